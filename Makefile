@@ -1,0 +1,32 @@
+# Two entry points: `make conformance` (the main job) and `make test` (the tests). Both set up .venv themselves.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev,oracles]"
+	touch $(STAMP)
+
+.PHONY: setup conformance test lint type unit
+setup: $(STAMP)
+
+conformance: $(STAMP)
+	$(BIN)/accord conformance
+
+lint: $(STAMP)
+	$(BIN)/ruff check contracts adapters conformance tests
+	$(BIN)/ruff format --check contracts adapters conformance tests
+
+type: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	rm -f .coverage .coverage.*
+	$(BIN)/python -m coverage run -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m coverage combine -q
+	$(BIN)/python -m coverage report
+
+test: lint type unit

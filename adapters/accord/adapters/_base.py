@@ -1,0 +1,387 @@
+"""The shared adapter skeleton: request checks, sending, retries, streaming; wire modules fill in the mapping."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import httpx
+from pydantic import SecretStr
+
+from accord.contracts import (
+    AccordError,
+    ConfigurationError,
+    ModelProfile,
+    ProviderError,
+    ProviderInfo,
+    Request,
+    Response,
+    ResponseParseError,
+    StreamEnd,
+    StreamEvent,
+    StreamInterruptedError,
+)
+
+from ._capabilities import check_request
+from ._catalog import catalog_profile
+from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
+from ._hooks import FirstChunk, Hook, RequestFailed, RequestStart, ResponseDone, emit
+from ._http import AttemptLog, HTTPCore, TransportFactory, monotonic, transport_error
+from ._pricing import cost_of
+from ._retry import RetryPolicy
+from ._toolnames import TOOL_NAME_RULES, ToolNameMap, ToolNameRule, sanitize_names
+
+# Response headers worth keeping in `Response.provider.headers` (rate-limit state, processing time).
+_KEPT_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "openai-processing-ms", "x-request-id",
+                         "request-id", "openai-version", "x-amzn-requestid", "apim-request-id")
+
+
+@dataclass(frozen=True)
+class NativeOutput:
+    """Structured output for the provider's own field (the schema already in its dialect)."""
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class WireContext:
+    """Everything a wire mapping needs beyond the request itself."""
+
+    model: str
+    profile: ModelProfile
+    names: ToolNameMap
+    native_output: NativeOutput | None
+    streaming: bool
+
+
+class StreamDecoder(Protocol):
+    """A wire protocol's stream state machine: raw bytes in, contract events out."""
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]: ...
+
+    def close(self) -> list[StreamEvent]:
+        """End of input: the closing events (ending with `StreamEnd`), or raise if the stream was cut."""
+        ...
+
+    def partial(self) -> Response:
+        """What has been assembled so far, for `StreamInterruptedError`."""
+        ...
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith(_KEPT_HEADER_PREFIXES)}
+
+
+class EventStream:
+    """An open stream: `async for event in stream`, then `stream.response`."""
+
+    def __init__(self, events: AsyncIterator[StreamEvent]) -> None:
+        self._events = events
+        self._response: Response | None = None
+
+    async def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        async for event in self._events:
+            if isinstance(event, StreamEnd):
+                self._response = event.response
+            yield event
+
+    @property
+    def response(self) -> Response:
+        if self._response is None:
+            raise RuntimeError("the stream has not ended yet: iterate it to the end before reading `.response`")
+        return self._response
+
+
+class HTTPAdapter:
+    """Base of the built-in adapters. Subclasses set the class data and implement the `_wire_*` methods."""
+
+    name: ClassVar[str] = ""
+    env_var: ClassVar[str | None] = None
+    default_base_url: ClassVar[str] = ""
+    requires_key: ClassVar[bool] = True
+    tool_name_rule: ClassVar[ToolNameRule] = TOOL_NAME_RULES["openai"]
+    error_rules: ClassVar[tuple[ErrorRule, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        max_retries: int = 2,
+        profile: ModelProfile | None = None,
+        hooks: Sequence[Hook] = (),
+        retry_policy: RetryPolicy | None = None,
+        transport_factory: TransportFactory | None = None,
+        headers: Mapping[str, str] | None = None,
+        catalog_provider: str | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ConfigurationError("max_retries must be >= 0")
+        self.api_key = self._resolve_key(api_key)
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        if not self.base_url:
+            raise ConfigurationError(f"{self.name}: a base_url is required")
+        self.extra_headers = dict(headers or {})
+        self.hooks = tuple(hooks)
+        policy = retry_policy or RetryPolicy()
+        if retry_policy is None or max_retries != 2:
+            policy = RetryPolicy(max_retries=max_retries, base_delay=policy.base_delay, max_delay=policy.max_delay,
+                                 max_hint=policy.max_hint, sleep=policy.sleep, rng=policy.rng)
+        self.core = HTTPCore(provider=self.name, http_client=http_client, timeout=timeout, policy=policy,
+                             transport_factory=transport_factory, hooks=self.hooks)
+        self._profile_override = profile
+        self._catalog_provider = catalog_provider or self.name
+        self._profiles: dict[str, ModelProfile] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    # --- configuration ------------------------------------------------------------------------------------
+
+    def _resolve_key(self, api_key: str | SecretStr | None) -> SecretStr | None:
+        if isinstance(api_key, SecretStr):
+            return api_key
+        if api_key:
+            return SecretStr(api_key)
+        from_env = os.environ.get(self.env_var) if self.env_var else None
+        if from_env:
+            return SecretStr(from_env)
+        if self.requires_key:
+            where = f"set {self.env_var} or " if self.env_var else ""
+            raise ConfigurationError(f"{self.name}: no API key; {where}pass api_key=...")
+        return None
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (self.api_key.get_secret_value(),) if self.api_key else ()
+
+    def profile(self, model: str) -> ModelProfile:
+        """Catalog facts for `model`, overridden by the profile given at construction (only fields it sets)."""
+        cached = self._profiles.get(model)
+        if cached is None:
+            cached = catalog_profile(self._catalog_provider, model)
+            if self._profile_override is not None:
+                cached = cached.merged_with(self._profile_override)
+            self._profiles[model] = cached
+        return cached
+
+    # --- the contract -------------------------------------------------------------------------------------
+
+    async def complete(self, request: Request) -> Response:
+        model, profile = self._prepare(request)
+        if request.output is not None:
+            from ._output import complete_structured
+
+            return await complete_structured(self.send, request, profile)
+        return await self.send(request, None)
+
+    def stream(self, request: Request) -> AbstractAsyncContextManager[EventStream]:
+        model, profile = self._prepare(request)
+        if not profile.supports_streaming:
+            from accord.contracts import UnsupportedFeatureError
+
+            raise UnsupportedFeatureError(f"{self.name}:{model} does not stream", feature="streaming",
+                                          provider=self.name, model=model)
+        if request.output is not None:
+            from ._output import stream_structured
+
+            return stream_structured(self.open, request, profile)
+        return self.open(request, None)
+
+    async def aclose(self) -> None:
+        await self.core.aclose()
+
+    async def __aenter__(self) -> HTTPAdapter:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- building blocks (also used by the structured-output engine) ----------------------------------------
+
+    def _prepare(self, request: Request) -> tuple[str, ModelProfile]:
+        if not request.model:
+            raise ConfigurationError(f"{self.name}: request.model is not set")
+        profile = self.profile(request.model)
+        check_request(request, profile, self.name)
+        return request.model, profile
+
+    def _context(self, request: Request, native_output: NativeOutput | None, streaming: bool) -> WireContext:
+        assert request.model is not None
+        names = sanitize_names((t.name for t in request.tools), self.tool_name_rule)
+        return WireContext(model=request.model, profile=self.profile(request.model), names=names,
+                           native_output=native_output, streaming=streaming)
+
+    async def send(self, request: Request, native_output: NativeOutput | None) -> Response:
+        """One non-streaming call (with transport retries), mapped to a `Response` with cost."""
+        ctx = self._context(request, native_output, streaming=False)
+        body = self._wire_request(request, ctx)
+        log = AttemptLog()
+        started = monotonic()
+        emit(self.hooks, RequestStart(self.name, ctx.model, streaming=False))
+        try:
+            http_response = await self.core.post(
+                self._wire_url(ctx), model=ctx.model, body=body, headers=self._headers(ctx),
+                on_error=lambda s, h, b: self._error(s, h, b, ctx.model), log=log,
+                total_timeout=request.timeout, params=self._wire_params(ctx), auth=self._wire_auth(ctx),
+            )
+            try:
+                payload = http_response.json()
+            except ValueError as exc:
+                raise ResponseParseError(f"{self.name}: response is not JSON", raw=http_response.content,
+                                         provider=self.name) from exc
+            response = self._finish(self._wire_response(payload, ctx, http_response.headers), ctx, log.attempts)
+        except BaseException as exc:
+            emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
+            raise
+        emit(self.hooks, ResponseDone(self.name, ctx.model, response, monotonic() - started,
+                                      usage=response.usage, cost=response.cost))
+        return response
+
+    @asynccontextmanager
+    async def open(self, request: Request, native_output: NativeOutput | None) -> AsyncIterator[EventStream]:
+        """One streaming call. Retries happen only while no event has been delivered."""
+        ctx = self._context(request, native_output, streaming=True)
+        body = self._wire_request(request, ctx)
+        log = AttemptLog()
+        started = monotonic()
+        emit(self.hooks, RequestStart(self.name, ctx.model, streaming=True))
+        async with AsyncExitStack() as exits:
+
+            async def attempt() -> tuple[httpx.Response, StreamDecoder, list[StreamEvent], AsyncIterator[bytes]]:
+                # Open the stream and read until the first event, so an error before any delta can be retried.
+                stack = AsyncExitStack()
+                await stack.__aenter__()
+                try:
+                    http_response = await stack.enter_async_context(self.core.open_stream(
+                        self._wire_url(ctx), model=ctx.model, body=body, headers=self._headers(ctx),
+                        on_error=lambda s, h, b: self._error(s, h, b, ctx.model), params=self._wire_params(ctx),
+                        auth=self._wire_auth(ctx),
+                    ))
+                    decoder = self._wire_decoder(ctx, http_response.headers)
+                    chunks = http_response.aiter_bytes()
+                    first: list[StreamEvent] = []
+                    while not first:
+                        try:
+                            chunk = await anext(chunks)
+                        except StopAsyncIteration:
+                            first = decoder.close()
+                            break
+                        except httpx.HTTPError as exc:
+                            raise transport_error(exc, self.name, ctx.model) from exc
+                        first = decoder.feed(chunk)
+                except BaseException:
+                    await stack.aclose()
+                    raise
+                exits.push_async_callback(stack.aclose)
+                return http_response, decoder, first, chunks
+
+            try:
+                http_response, decoder, first, chunks = await self.core.retrying(ctx.model, attempt, log)
+            except BaseException as exc:
+                emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
+                raise
+            emit(self.hooks, FirstChunk(self.name, ctx.model, monotonic() - started))
+            ttfc = monotonic() - started
+            yield EventStream(self._events(ctx, decoder, first, chunks, http_response.headers, log, started, ttfc))
+
+    async def _events(
+        self, ctx: WireContext, decoder: StreamDecoder, first: list[StreamEvent], chunks: AsyncIterator[bytes],
+        headers: httpx.Headers, log: AttemptLog, started: float, ttfc: float,
+    ) -> AsyncIterator[StreamEvent]:
+        pending = list(first)
+        done = False
+        try:
+            while True:
+                for event in pending:
+                    if isinstance(event, StreamEnd):
+                        response = self._finish(event.response, ctx, log.attempts, headers)
+                        emit(self.hooks, ResponseDone(self.name, ctx.model, response, monotonic() - started,
+                                                      time_to_first_chunk=ttfc, usage=response.usage,
+                                                      cost=response.cost))
+                        done = True
+                        yield StreamEnd(response=response)
+                        return
+                    yield event
+                if done:
+                    return
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    pending = decoder.close()
+                    continue
+                except httpx.HTTPError as exc:
+                    cause = transport_error(exc, self.name, ctx.model)
+                    raise StreamInterruptedError(
+                        f"{self.name}: the stream broke: {cause}", partial=self._finish(decoder.partial(), ctx,
+                                                                                         log.attempts, headers),
+                        cause=cause,
+                    ) from exc
+                pending = decoder.feed(chunk)
+        except AccordError as exc:
+            if isinstance(exc, ProviderError) and exc.partial is None:
+                exc.partial = self._finish(decoder.partial(), ctx, log.attempts, headers)
+            emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
+            raise
+
+    def _finish(self, response: Response, ctx: WireContext, attempts: int,
+                headers: Mapping[str, str] | None = None) -> Response:
+        """Attach what every adapter adds the same way: attempts, cost, kept headers."""
+        updates: dict[str, Any] = {"attempts": max(1, attempts),
+                                   "cost": cost_of(response.usage, ctx.profile.pricing)}
+        if headers is not None and not response.provider.headers:
+            updates["provider"] = response.provider.model_copy(update={"headers": kept_headers(headers)})
+        return response.model_copy(update=updates)
+
+    def _error(self, status: int, headers: Mapping[str, str], raw: bytes, model: str) -> ProviderError:
+        body = parse_body(raw)
+        details = self._wire_error_details(body, status)
+        return build_error(provider=self.name, model=model, status=status, details=details,
+                           rules=self.error_rules, headers=headers, body=body, secrets=self._secrets())
+
+    def stream_error(self, body: Any, model: str, *, status: int | None = None) -> ProviderError:
+        """The typed error for an error object found inside a 200 stream."""
+        details = self._wire_error_details(body, status)
+        return build_error(provider=self.name, model=model, status=status, details=details,
+                           rules=self.error_rules, body=body, secrets=self._secrets(), in_stream=True)
+
+    def provider_info(self, headers: Mapping[str, str] | None, **fields: Any) -> ProviderInfo:
+        from ._errors import request_id_from
+
+        hdrs = headers or {}
+        return ProviderInfo(name=self.name, request_id=request_id_from(hdrs), headers=kept_headers(hdrs), **fields)
+
+    # --- what each wire module provides --------------------------------------------------------------------
+
+    def _headers(self, ctx: WireContext) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _wire_url(self, ctx: WireContext) -> str:
+        raise NotImplementedError
+
+    def _wire_params(self, ctx: WireContext) -> dict[str, str] | None:
+        """Query parameters (Gemini `alt=sse`, Azure `api-version`)."""
+        return None
+
+    def _wire_auth(self, ctx: WireContext) -> httpx.Auth | None:
+        """An httpx auth flow that signs or authorises the final request (SigV4, token providers, IAM)."""
+        return None
+
+    def _wire_request(self, request: Request, ctx: WireContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _wire_response(self, payload: Any, ctx: WireContext, headers: Mapping[str, str]) -> Response:
+        raise NotImplementedError
+
+    def _wire_decoder(self, ctx: WireContext, headers: Mapping[str, str]) -> StreamDecoder:
+        raise NotImplementedError
+
+    def _wire_error_details(self, body: Any, status: int | None) -> ErrorDetails:
+        raise NotImplementedError

@@ -1,0 +1,440 @@
+"""OpenAI Chat Completions (`/chat/completions`) — and, through `VendorSpec` data, every server that imitates it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from accord.contracts import (
+    DocumentPart,
+    FinishReason,
+    ImagePart,
+    Message,
+    Part,
+    Request,
+    Response,
+    ResponseParseError,
+    StreamEvent,
+    StreamInterruptedError,
+    TextPart,
+    ThinkingPart,
+    ToolCall,
+    ToolChoice,
+    ToolResult,
+    UnsupportedFeatureError,
+    Usage,
+)
+
+from ._assemble import StreamAssembler, parse_arguments
+from ._base import HTTPAdapter, StreamDecoder, WireContext
+from ._errors import ErrorDetails, ErrorRule, openai_style_details
+from ._sse import SSEDecoder
+from ._toolnames import TOOL_NAME_RULES, ToolNameRule
+
+# --- finish reasons ------------------------------------------------------------------------------------------
+
+FINISH_REASONS: Mapping[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+    "model_length": "length",
+    "error": "error",
+}
+
+
+def map_finish(raw: str | None) -> FinishReason:
+    return FINISH_REASONS.get(raw or "", "other") if raw else "stop"
+
+
+# --- vendors as data -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VendorSpec:
+    """One server that speaks Chat Completions, as data: where it lives, how it authenticates, its quirks."""
+
+    name: str
+    base_url: str
+    env_var: str | None
+    requires_key: bool = True
+    auth_header: str = "Authorization"
+    auth_scheme: str = "Bearer "
+    chat_path: str = "/chat/completions"
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    # Where a reasoning trace arrives (message / delta field names), in order of preference.
+    reasoning_fields: tuple[str, ...] = ("reasoning_content", "reasoning")
+    # A usage object found at this dotted path in a stream chunk wins over the chunk's `usage` (Groq `x_groq`).
+    stream_usage_path: tuple[str, ...] = ()
+    send_stream_usage: bool = True
+    tool_name_rule: ToolNameRule = TOOL_NAME_RULES["openai"]
+    error_rules: tuple[ErrorRule, ...] = ()
+    catalog_provider: str | None = None
+
+
+OPENAI = VendorSpec(name="openai", base_url="https://api.openai.com/v1", env_var="OPENAI_API_KEY")
+
+
+# --- request mapping -----------------------------------------------------------------------------------------
+
+
+def _data_url(media_type: str | None, data: str) -> str:
+    return f"data:{media_type};base64,{data}"
+
+
+def _user_content(parts: list[Part], provider: str) -> str | list[dict[str, Any]]:
+    if len(parts) == 1 and isinstance(parts[0], TextPart):
+        return parts[0].text
+    content: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            content.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            url = part.url if part.url is not None else _data_url(part.media_type, part.data or "")
+            image: dict[str, Any] = {"url": url}
+            if part.detail:
+                image["detail"] = part.detail
+            content.append({"type": "image_url", "image_url": image})
+        elif isinstance(part, DocumentPart):
+            if part.data is None:
+                raise UnsupportedFeatureError(f"{provider}: documents must be sent as data, not URL",
+                                              feature="document_url", provider=provider)
+            file: dict[str, Any] = {"file_data": _data_url(part.media_type, part.data)}
+            if part.name:
+                file["filename"] = part.name
+            content.append({"type": "file", "file": file})
+    return content
+
+
+def _tool_result_content(result: ToolResult) -> str:
+    # Chat Completions has no error flag on tool results: say it in the content, where the model reads it.
+    text = result.content if isinstance(result.content, str) else result.text
+    return f"Error: {text}" if result.is_error else text
+
+
+def _messages(request: Request, ctx: WireContext, provider: str) -> list[dict[str, Any]]:
+    system_role = ctx.profile.parameters.system_role
+    wire: list[dict[str, Any]] = []
+    if request.system:
+        wire.append({"role": system_role, "content": request.system})
+    for message in request.messages:
+        wire.extend(_message(message, ctx, system_role, provider))
+    return wire
+
+
+def _message(message: Message, ctx: WireContext, system_role: str, provider: str) -> list[dict[str, Any]]:
+    if message.role == "system":
+        return [{"role": system_role, "content": message.text}]
+    if message.role == "user":
+        return [{"role": "user", "content": _user_content(message.parts, provider)}]
+    if message.role == "tool":
+        return [{"role": "tool", "tool_call_id": r.call_id, "content": _tool_result_content(r)}
+                for r in message.tool_results]
+    # Assistant. Reasoning traces are not sent back: Chat Completions has no field for them, and servers that
+    # return `reasoning_content` reject it in input.
+    out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
+    calls = message.tool_calls
+    if calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function",
+             "function": {"name": ctx.names.wire(c.name),
+                          "arguments": c.raw_arguments if c.raw_arguments is not None
+                          else json.dumps(c.arguments, ensure_ascii=False)}}
+            for c in calls
+        ]
+    return [out]
+
+
+def _tool_choice(choice: ToolChoice, ctx: WireContext) -> Any:
+    if choice.mode != "specific":
+        return choice.mode
+    if len(choice.names) == 1:
+        return {"type": "function", "function": {"name": ctx.names.wire(choice.names[0])}}
+    return {"type": "allowed_tools", "allowed_tools": {
+        "mode": "required",
+        "tools": [{"type": "function", "function": {"name": ctx.names.wire(n)}} for n in choice.names],
+    }}
+
+
+def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str, Any]:
+    """The Chat Completions request body for `request`."""
+    rules = ctx.profile.parameters
+    body: dict[str, Any] = {"model": ctx.model, "messages": _messages(request, ctx, vendor.name)}
+    if request.tools:
+        body["tools"] = []
+        for tool in request.tools:
+            function: dict[str, Any] = {"name": ctx.names.wire(tool.name), "parameters": tool.parameters}
+            if tool.description:
+                function["description"] = tool.description
+            if tool.strict is not None:
+                function["strict"] = tool.strict
+            body["tools"].append({"type": "function", "function": function})
+    if request.tool_choice is not None:
+        body["tool_choice"] = _tool_choice(request.tool_choice, ctx)
+    if request.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = request.parallel_tool_calls
+    if request.max_tokens is not None:
+        body[rules.max_tokens_field] = request.max_tokens
+    for name in ("temperature", "top_p", "seed"):
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = value
+    if request.stop:
+        body["stop"] = request.stop
+    if request.reasoning is not None:
+        if request.reasoning.budget_tokens is not None and request.reasoning.effort is None:
+            raise UnsupportedFeatureError(
+                f"{vendor.name}: Chat Completions takes a reasoning effort, not a token budget",
+                feature="reasoning_budget", provider=vendor.name, model=ctx.model)
+        if request.reasoning.effort is not None:
+            body["reasoning_effort"] = request.reasoning.effort
+    if ctx.native_output is not None:
+        schema_spec: dict[str, Any] = {"name": ctx.native_output.name, "schema": ctx.native_output.schema,
+                                       "strict": ctx.native_output.strict}
+        if ctx.native_output.description:
+            schema_spec["description"] = ctx.native_output.description
+        body["response_format"] = {"type": "json_schema", "json_schema": schema_spec}
+    if ctx.streaming:
+        body["stream"] = True
+        if vendor.send_stream_usage and ctx.profile.supports_streaming_usage:
+            body["stream_options"] = {"include_usage": True}
+    body.update(request.provider_options.get(vendor.name, {}))
+    return body
+
+
+# --- response mapping ----------------------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
+    """OpenAI usage: `prompt_tokens` already includes cached tokens, `completion_tokens` reasoning tokens."""
+    prompt = raw.get("prompt_tokens_details") or {}
+    completion = raw.get("completion_tokens_details") or {}
+    input_tokens = _int(raw.get("prompt_tokens"))
+    output_tokens = _int(raw.get("completion_tokens"))
+    cache_read = min(_int(prompt.get("cached_tokens") or raw.get("prompt_cache_hit_tokens")), input_tokens)
+    cache_write = min(_int(prompt.get("cache_write_tokens")), input_tokens - cache_read)
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=min(_int(completion.get("reasoning_tokens")), output_tokens),
+    )
+
+
+def _reasoning_text(holder: Mapping[str, Any], vendor: VendorSpec) -> str:
+    for name in vendor.reasoning_fields:
+        value = holder.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _content_text(content: Any) -> str:
+    """`content` as text: a string, or a list of `{type: text, text}` parts (some compatible servers)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def from_wire(payload: Any, ctx: WireContext, adapter: OpenAIChatAdapter, headers: Mapping[str, str]) -> Response:
+    """A `Response` from a Chat Completions response body."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list) or not payload["choices"]:
+        if isinstance(payload, dict) and "error" in payload:
+            raise adapter.stream_error(payload, ctx.model)
+        raise ResponseParseError(f"{adapter.name}: a chat completion needs a non-empty `choices` list",
+                                 raw=json.dumps(payload)[:4000], provider=adapter.name)
+    choice = payload["choices"][0]
+    message = choice.get("message") or {}
+    raw_finish = choice.get("finish_reason")
+    finish = map_finish(raw_finish)
+    parts: list[Part] = []
+    if reasoning := _reasoning_text(message, adapter.vendor):
+        parts.append(ThinkingPart(text=reasoning, provider=adapter.name))
+    text = _content_text(message.get("content"))
+    refusal = message.get("refusal")
+    if text:
+        parts.append(TextPart(text=text))
+    elif isinstance(refusal, str) and refusal:
+        parts.append(TextPart(text=refusal))
+        finish = "refusal"
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        raw_args = function.get("arguments")
+        if isinstance(raw_args, dict):  # some compatible servers send an object
+            arguments, raw = raw_args, None
+        else:
+            arguments, raw = parse_arguments(raw_args or "", truncated=finish == "length", provider=adapter.name)
+        parts.append(ToolCall(id=call.get("id") or f"call_{len(parts)}", name=ctx.names.restore(function["name"]),
+                              arguments=arguments, raw_arguments=raw))
+    usage_raw = payload.get("usage")
+    return Response(
+        id=str(payload.get("id") or ""),
+        model=str(payload.get("model") or ctx.model),
+        parts=parts,
+        finish_reason=finish,
+        provider_finish_reason=raw_finish,
+        usage=usage_from_wire(usage_raw) if isinstance(usage_raw, dict) else Usage(),
+        provider=adapter.provider_info(headers, system_fingerprint=payload.get("system_fingerprint")),
+    )
+
+
+# --- stream decoding -----------------------------------------------------------------------------------------
+
+
+def _dig(obj: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = obj
+    for key in path:
+        if not isinstance(current, dict):
+            return None
+        current = current.get(key)
+    return current
+
+
+class ChatStreamDecoder(StreamDecoder):
+    """`data: {chunk}` frames until `data: [DONE]`; tool-call fragments keyed by their `index`."""
+
+    def __init__(self, adapter: OpenAIChatAdapter, ctx: WireContext, headers: Mapping[str, str]) -> None:
+        self.adapter = adapter
+        self.ctx = ctx
+        self.headers = headers
+        self.sse = SSEDecoder()
+        self.asm = StreamAssembler(provider=adapter.name, model=ctx.model, names=ctx.names,
+                                   thinking_provider=adapter.name)
+        self.done = False
+        self.refused = False
+        self.content_seen = False
+        self.fingerprint: str | None = None
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for sse in self.sse.feed(chunk):
+            events.extend(self._on_event(sse.data))
+        return events
+
+    def _on_event(self, data: str) -> list[StreamEvent]:
+        if data.strip() == "[DONE]":
+            self.done = True
+            return []
+        if self.done:
+            return []
+        try:
+            obj = json.loads(data)
+        except ValueError as exc:
+            raise ResponseParseError(f"{self.adapter.name}: stream frame is not JSON", raw=data,
+                                     provider=self.adapter.name) from exc
+        if not isinstance(obj, dict):
+            raise ResponseParseError(f"{self.adapter.name}: stream frame is not an object", raw=data,
+                                     provider=self.adapter.name)
+        if obj.get("error") is not None:
+            raise self.adapter.stream_error(obj, self.ctx.model)
+        events: list[StreamEvent] = []
+        self.asm.response_id = self.asm.response_id or str(obj.get("id") or "")
+        if obj.get("model"):
+            self.asm.model = str(obj["model"])
+        self.fingerprint = obj.get("system_fingerprint") or self.fingerprint
+        for choice in obj.get("choices") or []:
+            if choice.get("index", 0) != 0:
+                continue
+            events.extend(self._on_delta(choice.get("delta") or {}))
+            if choice.get("finish_reason"):
+                raw = choice["finish_reason"]
+                self.asm.finish("refusal" if self.refused and not self.content_seen else map_finish(raw), raw)
+        usage = _dig(obj, self.adapter.vendor.stream_usage_path) if self.adapter.vendor.stream_usage_path else None
+        if not isinstance(usage, dict):
+            usage = obj.get("usage")
+        if isinstance(usage, dict):  # a later `"usage": null` never erases what arrived
+            events.extend(self.asm.set_usage(usage_from_wire(usage)))
+        return events
+
+    def _on_delta(self, delta: Mapping[str, Any]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        if reasoning := _reasoning_text(delta, self.adapter.vendor):
+            events.extend(self.asm.thinking("thinking", reasoning))
+        content = _content_text(delta.get("content"))
+        if content:
+            self.content_seen = True
+            events.extend(self.asm.text("text", content))
+        refusal = delta.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            self.refused = True
+            events.extend(self.asm.text("text", refusal))
+        for call in delta.get("tool_calls") or []:
+            key = ("tool", call.get("index", 0))
+            function = call.get("function") or {}
+            if not self.asm.has_tool(key):
+                call_id = call.get("id") or f"call_{call.get('index', 0)}"
+                events.extend(self.asm.tool_start(key, call_id, function.get("name") or ""))
+            arguments = function.get("arguments")
+            if isinstance(arguments, dict):
+                events.extend(self.asm.tool_end(key, arguments))
+            elif arguments:
+                events.extend(self.asm.tool_args(key, arguments))
+        return events
+
+    def close(self) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for sse in self.sse.flush():
+            events.extend(self._on_event(sse.data))
+        if not self.done and self.asm.finish_reason is None:
+            raise StreamInterruptedError(f"{self.adapter.name}: the stream ended before [DONE]",
+                                         partial=self.partial())
+        return events + self.asm.end(self._info())
+
+    def partial(self) -> Response:
+        return self.asm.response(self._info(), partial=True)
+
+    def _info(self) -> Any:
+        return self.adapter.provider_info(self.headers, system_fingerprint=self.fingerprint)
+
+
+# --- errors and the adapter ----------------------------------------------------------------------------------
+
+
+class OpenAIChatAdapter(HTTPAdapter):
+    """Chat Completions. `vendor` selects the server; the default is OpenAI itself."""
+
+    name: ClassVar[str] = "openai"
+    env_var: ClassVar[str | None] = "OPENAI_API_KEY"
+    default_base_url: ClassVar[str] = OPENAI.base_url
+
+    def __init__(self, *, vendor: VendorSpec = OPENAI, **options: Any) -> None:
+        self.vendor = vendor
+        self.name = vendor.name  # type: ignore[misc]
+        self.env_var = vendor.env_var  # type: ignore[misc]
+        self.default_base_url = vendor.base_url  # type: ignore[misc]
+        self.requires_key = vendor.requires_key  # type: ignore[misc]
+        self.tool_name_rule = vendor.tool_name_rule  # type: ignore[misc]
+        self.error_rules = vendor.error_rules  # type: ignore[misc]
+        options.setdefault("catalog_provider", vendor.catalog_provider or vendor.name)
+        super().__init__(**options)
+
+    def _headers(self, ctx: WireContext) -> dict[str, str]:
+        headers = {**self.vendor.extra_headers, **self.extra_headers}
+        if self.api_key is not None:
+            headers[self.vendor.auth_header] = self.vendor.auth_scheme + self.api_key.get_secret_value()
+        return headers
+
+    def _wire_url(self, ctx: WireContext) -> str:
+        return self.base_url + self.vendor.chat_path
+
+    def _wire_request(self, request: Request, ctx: WireContext) -> dict[str, Any]:
+        return to_wire(request, ctx, self.vendor)
+
+    def _wire_response(self, payload: Any, ctx: WireContext, headers: Mapping[str, str]) -> Response:
+        return from_wire(payload, ctx, self, headers)
+
+    def _wire_decoder(self, ctx: WireContext, headers: Mapping[str, str]) -> StreamDecoder:
+        return ChatStreamDecoder(self, ctx, headers)
+
+    def _wire_error_details(self, body: Any, status: int | None) -> ErrorDetails:
+        return openai_style_details(body, fallback=f"HTTP {status}")

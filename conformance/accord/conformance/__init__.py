@@ -1,0 +1,1 @@
+"""accord.conformance: the shared suite that proves an adapter keeps the contract."""
