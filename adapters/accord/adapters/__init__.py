@@ -9,10 +9,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._base import EventStream, HTTPAdapter, NativeOutput, WireContext
-    from ._front import Model, ask, ask_sync, connect
-    from ._registry import provider_names
-    from ._sync import SyncStream
+    from ._base import EventStream as EventStream
+    from ._base import HTTPAdapter as HTTPAdapter
+    from ._base import NativeOutput as NativeOutput
+    from ._base import WireContext as WireContext
+    from ._front import Model as Model
+    from ._front import ask as ask
+    from ._front import ask_sync as ask_sync
+    from ._front import connect as connect
+    from ._registry import provider_names as provider_names
+    from ._sync import SyncStream as SyncStream
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,8 +76,17 @@ class StreamAssembler:
     item id); each new key opens a new part, numbered in order of first appearance.
     """
 
-    def __init__(self, *, provider: str, model: str, names: ToolNameMap, thinking_provider: str | None = None):
+    def __init__(
+        self,
+        *,
+        provider: str,
+        model: str,
+        names: ToolNameMap,
+        thinking_provider: str | None = None,
+        restore: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+    ):
         self.provider = provider
+        self.restore = restore
         self.model = model
         self.response_id = ""
         self.names = names
@@ -86,7 +95,7 @@ class StreamAssembler:
         self.finish_reason: FinishReason | None = None
         self.provider_finish_reason: str | None = None
         self.info: dict[str, Any] = {}
-        self._slots: list[str | _ToolSlot | _ThinkingSlot | list[str]] = []
+        self._slots: list[_ToolSlot | _ThinkingSlot | list[str]] = []
         self._by_key: dict[Hashable, int] = {}
 
     # --- observations -------------------------------------------------------------------------------------
@@ -94,14 +103,15 @@ class StreamAssembler:
     def text(self, key: Hashable, text: str) -> list[StreamEvent]:
         if not text:
             return []
-        index = self._index(key, lambda: [])
+        index = self._index(key, list)
         slot = self._slots[index]
         assert isinstance(slot, list)
         slot.append(text)
         return [TextDelta(index=index, text=text)]
 
-    def thinking(self, key: Hashable, text: str = "", *, signature: str | None = None,
-                 redacted: bool = False) -> list[StreamEvent]:
+    def thinking(
+        self, key: Hashable, text: str = "", *, signature: str | None = None, redacted: bool = False
+    ) -> list[StreamEvent]:
         index = self._index(key, lambda: _ThinkingSlot(index=len(self._slots)))
         slot = self._slots[index]
         assert isinstance(slot, _ThinkingSlot)
@@ -141,7 +151,7 @@ class StreamAssembler:
             return []
         events: list[StreamEvent] = []
         if arguments is not None:
-            slot.arguments = arguments
+            slot.arguments = self.restore(slot.name, arguments) if self.restore else arguments
             if not slot.fragments:
                 # A wire that sends arguments only whole still yields one fragment, so fragments always join.
                 fragment = json.dumps(arguments, ensure_ascii=False)
@@ -177,8 +187,14 @@ class StreamAssembler:
             if isinstance(slot, list):
                 parts.append(TextPart(text="".join(slot)))
             elif isinstance(slot, _ThinkingSlot):
-                parts.append(ThinkingPart(text="".join(slot.text), signature=slot.signature,
-                                          redacted=slot.redacted, provider=self.thinking_provider))
+                parts.append(
+                    ThinkingPart(
+                        text="".join(slot.text),
+                        signature=slot.signature,
+                        redacted=slot.redacted,
+                        provider=self.thinking_provider,
+                    )
+                )
             elif partial and not slot.ended:
                 parts.append(self._tool_call(slot, truncated=True))
             else:
@@ -195,13 +211,16 @@ class StreamAssembler:
         )
 
     def _tool_call(self, slot: _ToolSlot, *, truncated: bool = False) -> ToolCall:
-        if slot.arguments is not None:
-            return ToolCall(id=slot.id, name=slot.name, arguments=slot.arguments)
-        arguments, raw = parse_arguments(
-            "".join(slot.fragments), truncated=truncated or self.finish_reason == "length", provider=self.provider
-        )
-        slot.arguments = arguments if raw is None else None
-        return ToolCall(id=slot.id, name=slot.name, arguments=arguments, raw_arguments=raw)
+        if slot.arguments is None:
+            arguments, raw = parse_arguments(
+                "".join(slot.fragments),
+                truncated=truncated or self.finish_reason == "length",
+                provider=self.provider,
+            )
+            if raw is not None:
+                return ToolCall(id=slot.id, name=slot.name, arguments=arguments, raw_arguments=raw)
+            slot.arguments = self.restore(slot.name, arguments) if self.restore else arguments
+        return ToolCall(id=slot.id, name=slot.name, arguments=slot.arguments)
 
     def _index(self, key: Hashable, make: Any) -> int:
         index = self._by_key.get(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -23,6 +23,7 @@ from accord.contracts import (
     StreamEnd,
     StreamEvent,
     StreamInterruptedError,
+    Tool,
 )
 
 from ._capabilities import check_request
@@ -35,8 +36,16 @@ from ._retry import RetryPolicy
 from ._toolnames import TOOL_NAME_RULES, ToolNameMap, ToolNameRule, sanitize_names
 
 # Response headers worth keeping in `Response.provider.headers` (rate-limit state, processing time).
-_KEPT_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "openai-processing-ms", "x-request-id",
-                         "request-id", "openai-version", "x-amzn-requestid", "apim-request-id")
+_KEPT_HEADER_PREFIXES = (
+    "x-ratelimit-",
+    "anthropic-ratelimit-",
+    "openai-processing-ms",
+    "x-request-id",
+    "request-id",
+    "openai-version",
+    "x-amzn-requestid",
+    "apim-request-id",
+)
 
 
 @dataclass(frozen=True)
@@ -51,13 +60,37 @@ class NativeOutput:
 
 @dataclass(frozen=True)
 class WireContext:
-    """Everything a wire mapping needs beyond the request itself."""
+    """Everything a wire mapping needs beyond the request itself.
+
+    `tool_plans` holds each tool's parameters planned in the model's schema dialect: wire modules send
+    `tool_parameters(tool)` and tool-call arguments come back through `restore_arguments`.
+    """
 
     model: str
     profile: ModelProfile
     names: ToolNameMap
     native_output: NativeOutput | None
     streaming: bool
+    tool_plans: Mapping[str, Any] = field(default_factory=dict)
+
+    def tool_parameters(self, tool: Tool) -> dict[str, Any]:
+        plan = self.tool_plans.get(tool.name)
+        return tool.parameters if plan is None else plan.transformed
+
+    def tool_strict(self, tool: Tool) -> bool | None:
+        """The `strict` flag to send: what the plan could honour, or None when the tool did not ask."""
+        if tool.strict is None:
+            return None
+        plan = self.tool_plans.get(tool.name)
+        return bool(plan.strict_applied) if plan is not None else tool.strict
+
+    def restore_arguments(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Arguments produced under the transformed schema, mapped back to the tool's original schema."""
+        plan = self.tool_plans.get(name)
+        if plan is None:
+            return arguments
+        restored = plan.restore(arguments)
+        return restored if isinstance(restored, dict) else arguments
 
 
 class StreamDecoder(Protocol):
@@ -133,10 +166,22 @@ class HTTPAdapter:
         self.hooks = tuple(hooks)
         policy = retry_policy or RetryPolicy()
         if retry_policy is None or max_retries != 2:
-            policy = RetryPolicy(max_retries=max_retries, base_delay=policy.base_delay, max_delay=policy.max_delay,
-                                 max_hint=policy.max_hint, sleep=policy.sleep, rng=policy.rng)
-        self.core = HTTPCore(provider=self.name, http_client=http_client, timeout=timeout, policy=policy,
-                             transport_factory=transport_factory, hooks=self.hooks)
+            policy = RetryPolicy(
+                max_retries=max_retries,
+                base_delay=policy.base_delay,
+                max_delay=policy.max_delay,
+                max_hint=policy.max_hint,
+                sleep=policy.sleep,
+                rng=policy.rng,
+            )
+        self.core = HTTPCore(
+            provider=self.name,
+            http_client=http_client,
+            timeout=timeout,
+            policy=policy,
+            transport_factory=transport_factory,
+            hooks=self.hooks,
+        )
         self._profile_override = profile
         self._catalog_provider = catalog_provider or self.name
         self._profiles: dict[str, ModelProfile] = {}
@@ -175,7 +220,7 @@ class HTTPAdapter:
     # --- the contract -------------------------------------------------------------------------------------
 
     async def complete(self, request: Request) -> Response:
-        model, profile = self._prepare(request)
+        _, profile = self._prepare(request)
         if request.output is not None:
             from ._output import complete_structured
 
@@ -187,8 +232,9 @@ class HTTPAdapter:
         if not profile.supports_streaming:
             from accord.contracts import UnsupportedFeatureError
 
-            raise UnsupportedFeatureError(f"{self.name}:{model} does not stream", feature="streaming",
-                                          provider=self.name, model=model)
+            raise UnsupportedFeatureError(
+                f"{self.name}:{model} does not stream", feature="streaming", provider=self.name, model=model
+            )
         if request.output is not None:
             from ._output import stream_structured
 
@@ -216,8 +262,23 @@ class HTTPAdapter:
     def _context(self, request: Request, native_output: NativeOutput | None, streaming: bool) -> WireContext:
         assert request.model is not None
         names = sanitize_names((t.name for t in request.tools), self.tool_name_rule)
-        return WireContext(model=request.model, profile=self.profile(request.model), names=names,
-                           native_output=native_output, streaming=streaming)
+        profile = self.profile(request.model)
+        return WireContext(
+            model=request.model,
+            profile=profile,
+            names=names,
+            native_output=native_output,
+            streaming=streaming,
+            tool_plans=self._tool_plans(request, profile),
+        )
+
+    def _tool_plans(self, request: Request, profile: ModelProfile) -> dict[str, Any]:
+        """Each tool's parameters in the model's schema dialect (strict only when the tool asks for it)."""
+        if not request.tools:
+            return {}
+        from ._schema import plan_schema
+
+        return {t.name: plan_schema(t.parameters, profile.schema_dialect, strict=bool(t.strict)) for t in request.tools}
 
     async def send(self, request: Request, native_output: NativeOutput | None) -> Response:
         """One non-streaming call (with transport retries), mapped to a `Response` with cost."""
@@ -228,21 +289,37 @@ class HTTPAdapter:
         emit(self.hooks, RequestStart(self.name, ctx.model, streaming=False))
         try:
             http_response = await self.core.post(
-                self._wire_url(ctx), model=ctx.model, body=body, headers=self._headers(ctx),
-                on_error=lambda s, h, b: self._error(s, h, b, ctx.model), log=log,
-                total_timeout=request.timeout, params=self._wire_params(ctx), auth=self._wire_auth(ctx),
+                self._wire_url(ctx),
+                model=ctx.model,
+                body=body,
+                headers=self._headers(ctx),
+                on_error=lambda s, h, b: self._error(s, h, b, ctx.model),
+                log=log,
+                total_timeout=request.timeout,
+                params=self._wire_params(ctx),
+                auth=self._wire_auth(ctx),
             )
             try:
                 payload = http_response.json()
             except ValueError as exc:
-                raise ResponseParseError(f"{self.name}: response is not JSON", raw=http_response.content,
-                                         provider=self.name) from exc
+                raise ResponseParseError(
+                    f"{self.name}: response is not JSON", raw=http_response.content, provider=self.name
+                ) from exc
             response = self._finish(self._wire_response(payload, ctx, http_response.headers), ctx, log.attempts)
         except BaseException as exc:
             emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
             raise
-        emit(self.hooks, ResponseDone(self.name, ctx.model, response, monotonic() - started,
-                                      usage=response.usage, cost=response.cost))
+        emit(
+            self.hooks,
+            ResponseDone(
+                self.name,
+                ctx.model,
+                response,
+                monotonic() - started,
+                usage=response.usage,
+                cost=response.cost,
+            ),
+        )
         return response
 
     @asynccontextmanager
@@ -260,11 +337,17 @@ class HTTPAdapter:
                 stack = AsyncExitStack()
                 await stack.__aenter__()
                 try:
-                    http_response = await stack.enter_async_context(self.core.open_stream(
-                        self._wire_url(ctx), model=ctx.model, body=body, headers=self._headers(ctx),
-                        on_error=lambda s, h, b: self._error(s, h, b, ctx.model), params=self._wire_params(ctx),
-                        auth=self._wire_auth(ctx),
-                    ))
+                    http_response = await stack.enter_async_context(
+                        self.core.open_stream(
+                            self._wire_url(ctx),
+                            model=ctx.model,
+                            body=body,
+                            headers=self._headers(ctx),
+                            on_error=lambda s, h, b: self._error(s, h, b, ctx.model),
+                            params=self._wire_params(ctx),
+                            auth=self._wire_auth(ctx),
+                        )
+                    )
                     decoder = self._wire_decoder(ctx, http_response.headers)
                     chunks = http_response.aiter_bytes()
                     first: list[StreamEvent] = []
@@ -293,8 +376,15 @@ class HTTPAdapter:
             yield EventStream(self._events(ctx, decoder, first, chunks, http_response.headers, log, started, ttfc))
 
     async def _events(
-        self, ctx: WireContext, decoder: StreamDecoder, first: list[StreamEvent], chunks: AsyncIterator[bytes],
-        headers: httpx.Headers, log: AttemptLog, started: float, ttfc: float,
+        self,
+        ctx: WireContext,
+        decoder: StreamDecoder,
+        first: list[StreamEvent],
+        chunks: AsyncIterator[bytes],
+        headers: httpx.Headers,
+        log: AttemptLog,
+        started: float,
+        ttfc: float,
     ) -> AsyncIterator[StreamEvent]:
         pending = list(first)
         done = False
@@ -303,9 +393,18 @@ class HTTPAdapter:
                 for event in pending:
                     if isinstance(event, StreamEnd):
                         response = self._finish(event.response, ctx, log.attempts, headers)
-                        emit(self.hooks, ResponseDone(self.name, ctx.model, response, monotonic() - started,
-                                                      time_to_first_chunk=ttfc, usage=response.usage,
-                                                      cost=response.cost))
+                        emit(
+                            self.hooks,
+                            ResponseDone(
+                                self.name,
+                                ctx.model,
+                                response,
+                                monotonic() - started,
+                                time_to_first_chunk=ttfc,
+                                usage=response.usage,
+                                cost=response.cost,
+                            ),
+                        )
                         done = True
                         yield StreamEnd(response=response)
                         return
@@ -320,8 +419,8 @@ class HTTPAdapter:
                 except httpx.HTTPError as exc:
                     cause = transport_error(exc, self.name, ctx.model)
                     raise StreamInterruptedError(
-                        f"{self.name}: the stream broke: {cause}", partial=self._finish(decoder.partial(), ctx,
-                                                                                         log.attempts, headers),
+                        f"{self.name}: the stream broke: {cause}",
+                        partial=self._finish(decoder.partial(), ctx, log.attempts, headers),
                         cause=cause,
                     ) from exc
                 pending = decoder.feed(chunk)
@@ -331,11 +430,14 @@ class HTTPAdapter:
             emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
             raise
 
-    def _finish(self, response: Response, ctx: WireContext, attempts: int,
-                headers: Mapping[str, str] | None = None) -> Response:
+    def _finish(
+        self, response: Response, ctx: WireContext, attempts: int, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """Attach what every adapter adds the same way: attempts, cost, kept headers."""
-        updates: dict[str, Any] = {"attempts": max(1, attempts),
-                                   "cost": cost_of(response.usage, ctx.profile.pricing)}
+        updates: dict[str, Any] = {
+            "attempts": max(1, attempts),
+            "cost": cost_of(response.usage, ctx.profile.pricing),
+        }
         if headers is not None and not response.provider.headers:
             updates["provider"] = response.provider.model_copy(update={"headers": kept_headers(headers)})
         return response.model_copy(update=updates)
@@ -343,14 +445,30 @@ class HTTPAdapter:
     def _error(self, status: int, headers: Mapping[str, str], raw: bytes, model: str) -> ProviderError:
         body = parse_body(raw)
         details = self._wire_error_details(body, status)
-        return build_error(provider=self.name, model=model, status=status, details=details,
-                           rules=self.error_rules, headers=headers, body=body, secrets=self._secrets())
+        return build_error(
+            provider=self.name,
+            model=model,
+            status=status,
+            details=details,
+            rules=self.error_rules,
+            headers=headers,
+            body=body,
+            secrets=self._secrets(),
+        )
 
     def stream_error(self, body: Any, model: str, *, status: int | None = None) -> ProviderError:
         """The typed error for an error object found inside a 200 stream."""
         details = self._wire_error_details(body, status)
-        return build_error(provider=self.name, model=model, status=status, details=details,
-                           rules=self.error_rules, body=body, secrets=self._secrets(), in_stream=True)
+        return build_error(
+            provider=self.name,
+            model=model,
+            status=status,
+            details=details,
+            rules=self.error_rules,
+            body=body,
+            secrets=self._secrets(),
+            in_stream=True,
+        )
 
     def provider_info(self, headers: Mapping[str, str] | None, **fields: Any) -> ProviderInfo:
         from ._errors import request_id_from

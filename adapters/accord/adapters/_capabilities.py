@@ -13,8 +13,9 @@ from accord.contracts import (
 
 
 def _refuse(feature: str, provider: str, profile: ModelProfile, why: str) -> UnsupportedFeatureError:
-    return UnsupportedFeatureError(f"{provider}:{profile.model} {why}", feature=feature, provider=provider,
-                                   model=profile.model)
+    return UnsupportedFeatureError(
+        f"{provider}:{profile.model} {why}", feature=feature, provider=provider, model=profile.model
+    )
 
 
 def _media_in(request: Request) -> tuple[bool, bool, bool]:
@@ -68,5 +69,9 @@ def check_request(request: Request, profile: ModelProfile, provider: str) -> Non
         if output.mode == "tool" and not profile.supports_tools:
             raise _refuse("tool_output", provider, profile, "cannot produce output through a tool call")
     if request.max_tokens is not None and profile.max_output is not None and request.max_tokens > profile.max_output:
-        raise _refuse("max_tokens", provider, profile,
-                      f"generates at most {profile.max_output} tokens (max_tokens={request.max_tokens})")
+        raise _refuse(
+            "max_tokens",
+            provider,
+            profile,
+            f"generates at most {profile.max_output} tokens (max_tokens={request.max_tokens})",
+        )

@@ -26,9 +26,9 @@ def _provider_data(provider: str) -> dict[str, Any]:
 def _best_key(keys: list[str], model: str) -> str | None:
     best: str | None = None
     for key in keys:
-        if model == key or (model.startswith(key) and model[len(key)] in _BOUNDARIES):
-            if best is None or len(key) > len(best):
-                best = key
+        matches = model == key or (model.startswith(key) and model[len(key)] in _BOUNDARIES)
+        if matches and (best is None or len(key) > len(best)):
+            best = key
     return best
 
 

@@ -124,7 +124,9 @@ STREAM_TYPE_CLASSES: Mapping[str, type[ProviderError]] = {
 }
 
 
-def classify(status: int | None, details: ErrorDetails, rules: Sequence[ErrorRule]) -> tuple[type[ProviderError], bool | None]:
+def classify(
+    status: int | None, details: ErrorDetails, rules: Sequence[ErrorRule]
+) -> tuple[type[ProviderError], bool | None]:
     """The error class (and a retryable override, if a rule sets one) for an HTTP status and body details."""
     effective = status if status is not None else details.status
     for rule in (*rules, *COMMON_RULES):
@@ -133,9 +135,9 @@ def classify(status: int | None, details: ErrorDetails, rules: Sequence[ErrorRul
         if rule.matches(effective, details):
             base = class_for_status(effective)
             # A phrase rule refines within the status family (a 400 stays a 400); a code/type rule may move it.
-            if rule.pattern is not None and rule.code is None and rule.type is None and rule.status is None:
-                if effective is not None and not issubclass(rule.error, base) and base is not ProviderError:
-                    continue
+            phrase_only = rule.pattern is not None and rule.code is None and rule.type is None and rule.status is None
+            if phrase_only and effective is not None and not issubclass(rule.error, base):
+                continue
             return rule.error, rule.retryable
     if effective is None:
         for key in (details.type, details.code):
@@ -147,7 +149,14 @@ def classify(status: int | None, details: ErrorDetails, rules: Sequence[ErrorRul
 
 def request_id_from(headers: Mapping[str, str]) -> str | None:
     lowered = {k.lower(): v for k, v in headers.items()}
-    for name in ("x-request-id", "request-id", "x-amzn-requestid", "apim-request-id", "x-goog-request-id", "cf-ray"):
+    for name in (
+        "x-request-id",
+        "request-id",
+        "x-amzn-requestid",
+        "apim-request-id",
+        "x-goog-request-id",
+        "cf-ray",
+    ):
         if name in lowered:
             return lowered[name]
     return None

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from pydantic import SecretStr
+
 from accord.contracts import Adapter, Message, ModelProfile, Request, Response, ResponseStream
 
 from ._registry import adapter_factory, split_ref
@@ -23,7 +25,7 @@ def _share_key(provider: str, options: dict[str, Any]) -> tuple[str, str, str] |
     if set(options) - _SHAREABLE:
         return None  # an injected client, timeouts, hooks...: this caller wants its own adapter
     key = options.get("api_key")
-    secret = key.get_secret_value() if hasattr(key, "get_secret_value") else (key or "")
+    secret = key.get_secret_value() if isinstance(key, SecretStr) else (key or "")
     return provider, str(options.get("base_url") or ""), hashlib.sha256(str(secret).encode()).hexdigest()
 
 

@@ -49,8 +49,19 @@ BUILTIN: dict[str, ProviderEntry] = {
     "watsonx": ProviderEntry("accord.adapters.watsonx:WatsonxAdapter"),
     **{
         name: ProviderEntry(_VENDOR, {"vendor_name": name})
-        for name in ("groq", "mistral", "deepseek", "together", "perplexity", "openrouter", "databricks",
-                     "llamacpp", "vllm", "lmstudio", "openai-compatible")
+        for name in (
+            "groq",
+            "mistral",
+            "deepseek",
+            "together",
+            "perplexity",
+            "openrouter",
+            "databricks",
+            "llamacpp",
+            "vllm",
+            "lmstudio",
+            "openai-compatible",
+        )
     },
 }
 

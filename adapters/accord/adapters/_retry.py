@@ -53,7 +53,7 @@ def parse_proto_duration(value: str) -> float | None:
 
 
 def parse_try_again(message: str) -> float | None:
-    """"... Please try again in 1.5s." inside an error message → seconds."""
+    """ "... Please try again in 1.5s." inside an error message → seconds."""
     match = _TRY_AGAIN.search(message)
     return parse_go_duration(match.group("value")) if match else None
 
@@ -89,5 +89,5 @@ class RetryPolicy:
         """Seconds to wait before retry `retry_number` (1-based); None means give up (hint beyond `max_hint`)."""
         if hint is not None:
             return hint if hint <= self.max_hint else None
-        ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
-        return self.rng() * ceiling
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry_number - 1))
+        return float(self.rng()) * ceiling

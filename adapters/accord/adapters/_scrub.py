@@ -19,11 +19,23 @@ SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=\-]{16,}"),
 )
 
-SECRET_HEADERS = frozenset({
-    "authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie", "set-cookie", "proxy-authorization",
-    "x-amz-security-token", "x-amz-date", "x-amz-content-sha256", "openai-organization", "openai-project",
-    "x-stainless-api-key",
-})
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+        "x-amz-security-token",
+        "x-amz-date",
+        "x-amz-content-sha256",
+        "openai-organization",
+        "openai-project",
+        "x-stainless-api-key",
+    }
+)
 
 
 def scrub_text(text: str, extra_secrets: tuple[str, ...] = ()) -> str:

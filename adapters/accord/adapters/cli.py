@@ -40,8 +40,15 @@ async def _ask(args: argparse.Namespace) -> int:
 
     options = {"base_url": args.base_url} if args.base_url else {}
     model = connect(args.model, **options)
-    fields = {k: v for k, v in (("system", args.system), ("max_tokens", args.max_tokens),
-                                ("temperature", args.temperature)) if v is not None}
+    fields = {
+        k: v
+        for k, v in (
+            ("system", args.system),
+            ("max_tokens", args.max_tokens),
+            ("temperature", args.temperature),
+        )
+        if v is not None
+    }
     out, err = sys.stdout, sys.stderr
     try:
         async with model.stream(args.prompt, **fields) as stream:
@@ -55,8 +62,9 @@ async def _ask(args: argparse.Namespace) -> int:
                     out.write("\n")
                     usage = event.response.usage
                     cost = "" if event.response.cost is None else f", ${event.response.cost:.6f}"
-                    err.write(f"[{event.response.finish_reason}; {usage.input_tokens} in, "
-                              f"{usage.output_tokens} out{cost}]\n")
+                    err.write(
+                        f"[{event.response.finish_reason}; {usage.input_tokens} in, {usage.output_tokens} out{cost}]\n"
+                    )
     finally:
         await model.aclose()
     return 0

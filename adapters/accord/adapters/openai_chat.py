@@ -100,8 +100,11 @@ def _user_content(parts: list[Part], provider: str) -> str | list[dict[str, Any]
             content.append({"type": "image_url", "image_url": image})
         elif isinstance(part, DocumentPart):
             if part.data is None:
-                raise UnsupportedFeatureError(f"{provider}: documents must be sent as data, not URL",
-                                              feature="document_url", provider=provider)
+                raise UnsupportedFeatureError(
+                    f"{provider}: documents must be sent as data, not URL",
+                    feature="document_url",
+                    provider=provider,
+                )
             file: dict[str, Any] = {"file_data": _data_url(part.media_type, part.data)}
             if part.name:
                 file["filename"] = part.name
@@ -131,18 +134,26 @@ def _message(message: Message, ctx: WireContext, system_role: str, provider: str
     if message.role == "user":
         return [{"role": "user", "content": _user_content(message.parts, provider)}]
     if message.role == "tool":
-        return [{"role": "tool", "tool_call_id": r.call_id, "content": _tool_result_content(r)}
-                for r in message.tool_results]
+        return [
+            {"role": "tool", "tool_call_id": r.call_id, "content": _tool_result_content(r)}
+            for r in message.tool_results
+        ]
     # Assistant. Reasoning traces are not sent back: Chat Completions has no field for them, and servers that
     # return `reasoning_content` reject it in input.
     out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
     calls = message.tool_calls
     if calls:
         out["tool_calls"] = [
-            {"id": c.id, "type": "function",
-             "function": {"name": ctx.names.wire(c.name),
-                          "arguments": c.raw_arguments if c.raw_arguments is not None
-                          else json.dumps(c.arguments, ensure_ascii=False)}}
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {
+                    "name": ctx.names.wire(c.name),
+                    "arguments": c.raw_arguments
+                    if c.raw_arguments is not None
+                    else json.dumps(c.arguments, ensure_ascii=False),
+                },
+            }
             for c in calls
         ]
     return [out]
@@ -153,10 +164,13 @@ def _tool_choice(choice: ToolChoice, ctx: WireContext) -> Any:
         return choice.mode
     if len(choice.names) == 1:
         return {"type": "function", "function": {"name": ctx.names.wire(choice.names[0])}}
-    return {"type": "allowed_tools", "allowed_tools": {
-        "mode": "required",
-        "tools": [{"type": "function", "function": {"name": ctx.names.wire(n)}} for n in choice.names],
-    }}
+    return {
+        "type": "allowed_tools",
+        "allowed_tools": {
+            "mode": "required",
+            "tools": [{"type": "function", "function": {"name": ctx.names.wire(n)}} for n in choice.names],
+        },
+    }
 
 
 def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str, Any]:
@@ -166,11 +180,15 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
     if request.tools:
         body["tools"] = []
         for tool in request.tools:
-            function: dict[str, Any] = {"name": ctx.names.wire(tool.name), "parameters": tool.parameters}
+            function: dict[str, Any] = {
+                "name": ctx.names.wire(tool.name),
+                "parameters": ctx.tool_parameters(tool),
+            }
             if tool.description:
                 function["description"] = tool.description
-            if tool.strict is not None:
-                function["strict"] = tool.strict
+            strict = ctx.tool_strict(tool)
+            if strict is not None:
+                function["strict"] = strict
             body["tools"].append({"type": "function", "function": function})
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice, ctx)
@@ -188,12 +206,18 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
         if request.reasoning.budget_tokens is not None and request.reasoning.effort is None:
             raise UnsupportedFeatureError(
                 f"{vendor.name}: Chat Completions takes a reasoning effort, not a token budget",
-                feature="reasoning_budget", provider=vendor.name, model=ctx.model)
+                feature="reasoning_budget",
+                provider=vendor.name,
+                model=ctx.model,
+            )
         if request.reasoning.effort is not None:
             body["reasoning_effort"] = request.reasoning.effort
     if ctx.native_output is not None:
-        schema_spec: dict[str, Any] = {"name": ctx.native_output.name, "schema": ctx.native_output.schema,
-                                       "strict": ctx.native_output.strict}
+        schema_spec: dict[str, Any] = {
+            "name": ctx.native_output.name,
+            "schema": ctx.native_output.schema,
+            "strict": ctx.native_output.strict,
+        }
         if ctx.native_output.description:
             schema_spec["description"] = ctx.native_output.description
         body["response_format"] = {"type": "json_schema", "json_schema": schema_spec}
@@ -251,8 +275,11 @@ def from_wire(payload: Any, ctx: WireContext, adapter: OpenAIChatAdapter, header
     if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list) or not payload["choices"]:
         if isinstance(payload, dict) and "error" in payload:
             raise adapter.stream_error(payload, ctx.model)
-        raise ResponseParseError(f"{adapter.name}: a chat completion needs a non-empty `choices` list",
-                                 raw=json.dumps(payload)[:4000], provider=adapter.name)
+        raise ResponseParseError(
+            f"{adapter.name}: a chat completion needs a non-empty `choices` list",
+            raw=json.dumps(payload)[:4000],
+            provider=adapter.name,
+        )
     choice = payload["choices"][0]
     message = choice.get("message") or {}
     raw_finish = choice.get("finish_reason")
@@ -274,8 +301,12 @@ def from_wire(payload: Any, ctx: WireContext, adapter: OpenAIChatAdapter, header
             arguments, raw = raw_args, None
         else:
             arguments, raw = parse_arguments(raw_args or "", truncated=finish == "length", provider=adapter.name)
-        parts.append(ToolCall(id=call.get("id") or f"call_{len(parts)}", name=ctx.names.restore(function["name"]),
-                              arguments=arguments, raw_arguments=raw))
+        name = ctx.names.restore(function.get("name") or "")
+        if raw is None:
+            arguments = ctx.restore_arguments(name, arguments)
+        parts.append(
+            ToolCall(id=call.get("id") or f"call_{len(parts)}", name=name, arguments=arguments, raw_arguments=raw)
+        )
     usage_raw = payload.get("usage")
     return Response(
         id=str(payload.get("id") or ""),
@@ -308,8 +339,13 @@ class ChatStreamDecoder(StreamDecoder):
         self.ctx = ctx
         self.headers = headers
         self.sse = SSEDecoder()
-        self.asm = StreamAssembler(provider=adapter.name, model=ctx.model, names=ctx.names,
-                                   thinking_provider=adapter.name)
+        self.asm = StreamAssembler(
+            provider=adapter.name,
+            model=ctx.model,
+            names=ctx.names,
+            thinking_provider=adapter.name,
+            restore=ctx.restore_arguments,
+        )
         self.done = False
         self.refused = False
         self.content_seen = False
@@ -330,11 +366,13 @@ class ChatStreamDecoder(StreamDecoder):
         try:
             obj = json.loads(data)
         except ValueError as exc:
-            raise ResponseParseError(f"{self.adapter.name}: stream frame is not JSON", raw=data,
-                                     provider=self.adapter.name) from exc
+            raise ResponseParseError(
+                f"{self.adapter.name}: stream frame is not JSON", raw=data, provider=self.adapter.name
+            ) from exc
         if not isinstance(obj, dict):
-            raise ResponseParseError(f"{self.adapter.name}: stream frame is not an object", raw=data,
-                                     provider=self.adapter.name)
+            raise ResponseParseError(
+                f"{self.adapter.name}: stream frame is not an object", raw=data, provider=self.adapter.name
+            )
         if obj.get("error") is not None:
             raise self.adapter.stream_error(obj, self.ctx.model)
         events: list[StreamEvent] = []
@@ -386,8 +424,7 @@ class ChatStreamDecoder(StreamDecoder):
         for sse in self.sse.flush():
             events.extend(self._on_event(sse.data))
         if not self.done and self.asm.finish_reason is None:
-            raise StreamInterruptedError(f"{self.adapter.name}: the stream ended before [DONE]",
-                                         partial=self.partial())
+            raise StreamInterruptedError(f"{self.adapter.name}: the stream ended before [DONE]", partial=self.partial())
         return events + self.asm.end(self._info())
 
     def partial(self) -> Response:

@@ -23,8 +23,14 @@ class ConfigurationError(AccordError):
 class UnsupportedFeatureError(AccordError):
     """The request needs a capability the model or adapter lacks: raised before any network call."""
 
-    def __init__(self, message: str, *, feature: str | None = None, provider: str | None = None,
-                 model: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        feature: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.feature = feature
         self.provider = provider
@@ -42,7 +48,7 @@ class ProviderError(AccordError):
         model: str | None = None,
         status: int | None = None,
         code: str | None = None,
-        type: str | None = None,  # noqa: A002 - the provider's own field name
+        type: str | None = None,
         param: str | None = None,
         request_id: str | None = None,
         body: Any = None,
@@ -74,8 +80,10 @@ class ProviderError(AccordError):
         return f"{where}{status}{code}: {self.message}"
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(provider={self.provider!r}, model={self.model!r}, status={self.status!r},"
-                f" code={self.code!r}, message={self.message!r})")
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, model={self.model!r}, status={self.status!r},"
+            f" code={self.code!r}, message={self.message!r})"
+        )
 
 
 class AuthenticationError(ProviderError):
@@ -164,8 +172,16 @@ class ResponseParseError(AccordError):
 class OutputValidationError(AccordError):
     """Structured output was still invalid after every attempt."""
 
-    def __init__(self, message: str, *, attempts: int, errors: Sequence[str], usage: Usage,
-                 last_output: Any = None, responses: Sequence[Response] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        errors: Sequence[str],
+        usage: Usage,
+        last_output: Any = None,
+        responses: Sequence[Response] = (),
+    ) -> None:
         super().__init__(message)
         self.attempts = attempts
         self.errors = list(errors)
@@ -177,9 +193,25 @@ class OutputValidationError(AccordError):
 ERROR_CLASSES: Mapping[str, type[AccordError]] = {
     cls.__name__: cls
     for cls in (
-        AccordError, ConfigurationError, UnsupportedFeatureError, ProviderError, AuthenticationError,
-        PermissionDeniedError, NotFoundError, InvalidRequestError, ContextWindowExceededError, ContentFilterError,
-        RateLimitError, QuotaExceededError, OverloadedError, ServerError, TransportError, ConnectError,
-        RequestTimeoutError, StreamInterruptedError, ResponseParseError, OutputValidationError,
+        AccordError,
+        ConfigurationError,
+        UnsupportedFeatureError,
+        ProviderError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        InvalidRequestError,
+        ContextWindowExceededError,
+        ContentFilterError,
+        RateLimitError,
+        QuotaExceededError,
+        OverloadedError,
+        ServerError,
+        TransportError,
+        ConnectError,
+        RequestTimeoutError,
+        StreamInterruptedError,
+        ResponseParseError,
+        OutputValidationError,
     )
 }

@@ -79,9 +79,7 @@ class Message(Frozen):
         return cls(role="assistant", parts=parts)
 
     @classmethod
-    def tool(
-        cls, call_id: str, content: str | Sequence[ToolResultContent], *, is_error: bool = False
-    ) -> Message:
+    def tool(cls, call_id: str, content: str | Sequence[ToolResultContent], *, is_error: bool = False) -> Message:
         body = content if isinstance(content, str) else list(content)
         return cls(role="tool", parts=[ToolResult(call_id=call_id, content=body, is_error=is_error)])
 

@@ -28,14 +28,30 @@ class OutputSpec(BaseModel):
     description: str = ""
 
     @classmethod
-    def of(cls, target: type[BaseModel] | dict[str, Any], *, mode: OutputMode = "auto",
-           strict: bool | None = None, name: str | None = None) -> OutputSpec:
+    def of(
+        cls,
+        target: type[BaseModel] | dict[str, Any],
+        *,
+        mode: OutputMode = "auto",
+        strict: bool | None = None,
+        name: str | None = None,
+    ) -> OutputSpec:
         if isinstance(target, dict):
-            return cls(json_schema=target, mode=mode, strict=strict,
-                       name=name or str(target.get("title") or "final_result"),
-                       description=str(target.get("description") or ""))
-        return cls(json_schema=target.model_json_schema(), python_type=target, mode=mode, strict=strict,
-                   name=name or target.__name__, description=(target.__doc__ or "").strip())
+            return cls(
+                json_schema=target,
+                mode=mode,
+                strict=strict,
+                name=name or str(target.get("title") or "final_result"),
+                description=str(target.get("description") or ""),
+            )
+        return cls(
+            json_schema=target.model_json_schema(),
+            python_type=target,
+            mode=mode,
+            strict=strict,
+            name=name or target.__name__,
+            description=(target.__doc__ or "").strip(),
+        )
 
     @field_validator("json_schema")
     @classmethod

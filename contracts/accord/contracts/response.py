@@ -54,5 +54,3 @@ class Response(Frozen):
     def to_message(self) -> Message:
         """The assistant message that continues the conversation with this answer (thinking kept for replay)."""
         return Message(role="assistant", parts=self.parts or [TextPart(text="")])
-
-

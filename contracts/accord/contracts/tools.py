@@ -36,7 +36,11 @@ class Tool(Frozen):
 
     @classmethod
     def from_model(
-        cls, model: type[BaseModel], *, name: str | None = None, description: str | None = None,
+        cls,
+        model: type[BaseModel],
+        *,
+        name: str | None = None,
+        description: str | None = None,
         strict: bool | None = None,
     ) -> Tool:
         """A tool whose arguments are an instance of `model` (name and description from the class)."""
@@ -52,7 +56,11 @@ class Tool(Frozen):
 
     @classmethod
     def from_function(
-        cls, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
+        cls,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
         strict: bool | None = None,
     ) -> Tool:
         """A tool from a typed Python function: its parameters become the schema, its docstring the description."""
@@ -112,7 +120,7 @@ class ToolChoice(Frozen):
     def coerce(cls, value: object) -> object:
         """`"auto" | "none" | "required"` become that mode; a sequence of names becomes `specific`."""
         if isinstance(value, str) and value in ("auto", "none", "required"):
-            return cls(mode=value)  # type: ignore[arg-type]
+            return cls(mode=value)
         if isinstance(value, Sequence) and not isinstance(value, str):
             return cls(mode="specific", names=list(value))
         return value

@@ -43,9 +43,7 @@ class Usage(Frozen):
                 f" exceed input_tokens ({self.input_tokens})"
             )
         if self.reasoning_tokens > self.output_tokens:
-            raise ValueError(
-                f"reasoning_tokens ({self.reasoning_tokens}) exceed output_tokens ({self.output_tokens})"
-            )
+            raise ValueError(f"reasoning_tokens ({self.reasoning_tokens}) exceed output_tokens ({self.output_tokens})")
         return self
 
     @computed_field  # type: ignore[prop-decorator]
