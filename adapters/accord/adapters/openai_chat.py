@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
 
 from accord.contracts import (
     DocumentPart,
@@ -13,6 +18,7 @@ from accord.contracts import (
     ImagePart,
     Message,
     Part,
+    ProviderError,
     Request,
     Response,
     ResponseParseError,
@@ -73,6 +79,28 @@ class VendorSpec:
     tool_name_rule: ToolNameRule = TOOL_NAME_RULES["openai"]
     error_rules: tuple[ErrorRule, ...] = ()
     catalog_provider: str | None = None
+    # Reads an error body (`body, fallback message` → details): the vendor's error-body shape.
+    error_details: Callable[[Any, str], ErrorDetails] = openai_style_details
+    # A status that becomes another class when the answer carries a retry hint (OpenRouter 402 + Retry-After).
+    retry_hint_classes: Mapping[int, type[ProviderError]] = field(default_factory=dict)
+    # Request-body renames applied before provider_options (Mistral `seed` → `random_seed`).
+    param_renames: Mapping[str, str] = field(default_factory=dict)
+    # Where the reasoning effort / token budget go in the body (OpenRouter nests both under `reasoning`).
+    reasoning_effort_path: tuple[str, ...] = ("reasoning_effort",)
+    reasoning_budget_path: tuple[str, ...] = ()
+    # Tool-call ids the server accepts are exactly this many alphanumerics (Mistral: 9); others are remapped.
+    tool_call_id_length: int | None = None
+    # A content-list chunk type that holds a reasoning trace (Mistral `{"type": "thinking", "thinking": [...]}`).
+    thinking_chunk_type: str | None = None
+    # Top-level response fields kept in `Response.provider.extra` (Perplexity `citations`, `search_results`).
+    kept_fields: tuple[str, ...] = ()
+    # At most this many tools per request (Databricks: 32); more raise UnsupportedFeatureError.
+    max_tools: int | None = None
+    # False when the server rejects `response_format` on a streaming request (Databricks).
+    native_output_streams: bool = True
+    # Read by `providers.vendor_adapter`: the base URL's env var, and options sent as headers (option → header, env).
+    base_url_env: str | None = None
+    option_headers: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
 
 
 OPENAI = VendorSpec(name="openai", base_url="https://api.openai.com/v1", env_var="OPENAI_API_KEY")
@@ -118,24 +146,42 @@ def _tool_result_content(result: ToolResult) -> str:
     return f"Error: {text}" if result.is_error else text
 
 
-def _messages(request: Request, ctx: WireContext, provider: str) -> list[dict[str, Any]]:
+def _messages(request: Request, ctx: WireContext, vendor: VendorSpec) -> list[dict[str, Any]]:
     system_role = ctx.profile.parameters.system_role
     wire: list[dict[str, Any]] = []
     if request.system:
         wire.append({"role": system_role, "content": request.system})
     for message in request.messages:
-        wire.extend(_message(message, ctx, system_role, provider))
+        wire.extend(_message(message, ctx, system_role, vendor))
     return wire
 
 
-def _message(message: Message, ctx: WireContext, system_role: str, provider: str) -> list[dict[str, Any]]:
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def wire_call_id(call_id: str, vendor: VendorSpec) -> str:
+    """`call_id` in the form the vendor accepts; a remapped id is derived from the original, so a call and its
+    result (and every later request replaying them) agree without any stored state."""
+    length = vendor.tool_call_id_length
+    if length is None or re.fullmatch(f"[A-Za-z0-9]{{{length}}}", call_id):
+        return call_id
+    number = int.from_bytes(hashlib.sha256(call_id.encode("utf-8")).digest(), "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(_BASE62[digit])
+    return "".join(chars)
+
+
+def _message(message: Message, ctx: WireContext, system_role: str, vendor: VendorSpec) -> list[dict[str, Any]]:
+    provider = vendor.name
     if message.role == "system":
         return [{"role": system_role, "content": message.text}]
     if message.role == "user":
         return [{"role": "user", "content": _user_content(message.parts, provider)}]
     if message.role == "tool":
         return [
-            {"role": "tool", "tool_call_id": r.call_id, "content": _tool_result_content(r)}
+            {"role": "tool", "tool_call_id": wire_call_id(r.call_id, vendor), "content": _tool_result_content(r)}
             for r in message.tool_results
         ]
     # Assistant. Reasoning traces are not sent back: Chat Completions has no field for them, and servers that
@@ -145,7 +191,7 @@ def _message(message: Message, ctx: WireContext, system_role: str, provider: str
     if calls:
         out["tool_calls"] = [
             {
-                "id": c.id,
+                "id": wire_call_id(c.id, vendor),
                 "type": "function",
                 "function": {
                     "name": ctx.names.wire(c.name),
@@ -176,7 +222,14 @@ def _tool_choice(choice: ToolChoice, ctx: WireContext) -> Any:
 def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str, Any]:
     """The Chat Completions request body for `request`."""
     rules = ctx.profile.parameters
-    body: dict[str, Any] = {"model": ctx.model, "messages": _messages(request, ctx, vendor.name)}
+    body: dict[str, Any] = {"model": ctx.model, "messages": _messages(request, ctx, vendor)}
+    if vendor.max_tools is not None and len(request.tools) > vendor.max_tools:
+        raise UnsupportedFeatureError(
+            f"{vendor.name}: at most {vendor.max_tools} tools per request ({len(request.tools)} given)",
+            feature="tools",
+            provider=vendor.name,
+            model=ctx.model,
+        )
     if request.tools:
         body["tools"] = []
         for tool in request.tools:
@@ -203,15 +256,25 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
     if request.stop:
         body["stop"] = request.stop
     if request.reasoning is not None:
-        if request.reasoning.budget_tokens is not None and request.reasoning.effort is None:
-            raise UnsupportedFeatureError(
-                f"{vendor.name}: Chat Completions takes a reasoning effort, not a token budget",
-                feature="reasoning_budget",
-                provider=vendor.name,
-                model=ctx.model,
-            )
+        budget = request.reasoning.budget_tokens
+        if budget is not None and request.reasoning.effort is None:
+            if not vendor.reasoning_budget_path:
+                raise UnsupportedFeatureError(
+                    f"{vendor.name}: Chat Completions takes a reasoning effort, not a token budget",
+                    feature="reasoning_budget",
+                    provider=vendor.name,
+                    model=ctx.model,
+                )
+            _put(body, vendor.reasoning_budget_path, budget)
         if request.reasoning.effort is not None:
-            body["reasoning_effort"] = request.reasoning.effort
+            _put(body, vendor.reasoning_effort_path, request.reasoning.effort)
+    if ctx.native_output is not None and ctx.streaming and not vendor.native_output_streams:
+        raise UnsupportedFeatureError(
+            f"{vendor.name}: structured output cannot be streamed",
+            feature="native_output_stream",
+            provider=vendor.name,
+            model=ctx.model,
+        )
     if ctx.native_output is not None:
         schema_spec: dict[str, Any] = {
             "name": ctx.native_output.name,
@@ -225,8 +288,18 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
         body["stream"] = True
         if vendor.send_stream_usage and ctx.profile.supports_streaming_usage:
             body["stream_options"] = {"include_usage": True}
+    for old, new in vendor.param_renames.items():
+        if old in body:
+            body[new] = body.pop(old)
     body.update(request.provider_options.get(vendor.name, {}))
     return body
+
+
+def _put(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    holder = body
+    for key in path[:-1]:
+        holder = holder.setdefault(key, {})
+    holder[path[-1]] = value
 
 
 # --- response mapping ----------------------------------------------------------------------------------------
@@ -258,7 +331,16 @@ def _reasoning_text(holder: Mapping[str, Any], vendor: VendorSpec) -> str:
         value = holder.get(name)
         if isinstance(value, str) and value:
             return value
-    return ""
+    content = holder.get("content")
+    if vendor.thinking_chunk_type is None or not isinstance(content, list):
+        return ""
+    # Thinking chunks: `{"type": "thinking", "thinking": [{"type": "text", "text": ...}]}` (or a plain string).
+    texts: list[str] = []
+    for chunk in content:
+        if isinstance(chunk, dict) and chunk.get("type") == vendor.thinking_chunk_type:
+            inner = chunk.get(vendor.thinking_chunk_type)
+            texts.append(inner if isinstance(inner, str) else _content_text(inner))
+    return "".join(texts)
 
 
 def _content_text(content: Any) -> str:
@@ -315,7 +397,11 @@ def from_wire(payload: Any, ctx: WireContext, adapter: OpenAIChatAdapter, header
         finish_reason=finish,
         provider_finish_reason=raw_finish,
         usage=usage_from_wire(usage_raw) if isinstance(usage_raw, dict) else Usage(),
-        provider=adapter.provider_info(headers, system_fingerprint=payload.get("system_fingerprint")),
+        provider=adapter.provider_info(
+            headers,
+            system_fingerprint=payload.get("system_fingerprint"),
+            extra={k: payload[k] for k in adapter.vendor.kept_fields if k in payload},
+        ),
     )
 
 
@@ -350,6 +436,7 @@ class ChatStreamDecoder(StreamDecoder):
         self.refused = False
         self.content_seen = False
         self.fingerprint: str | None = None
+        self.extra: dict[str, Any] = {}
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -380,6 +467,7 @@ class ChatStreamDecoder(StreamDecoder):
         if obj.get("model"):
             self.asm.model = str(obj["model"])
         self.fingerprint = obj.get("system_fingerprint") or self.fingerprint
+        self.extra.update((k, obj[k]) for k in self.adapter.vendor.kept_fields if k in obj)
         for choice in obj.get("choices") or []:
             if choice.get("index", 0) != 0:
                 continue
@@ -431,7 +519,7 @@ class ChatStreamDecoder(StreamDecoder):
         return self.asm.response(self._info(), partial=True)
 
     def _info(self) -> Any:
-        return self.adapter.provider_info(self.headers, system_fingerprint=self.fingerprint)
+        return self.adapter.provider_info(self.headers, system_fingerprint=self.fingerprint, extra=self.extra)
 
 
 # --- errors and the adapter ----------------------------------------------------------------------------------
@@ -444,12 +532,15 @@ class OpenAIChatAdapter(HTTPAdapter):
     env_var: ClassVar[str | None] = "OPENAI_API_KEY"
     default_base_url: ClassVar[str] = OPENAI.base_url
 
-    def __init__(self, *, vendor: VendorSpec = OPENAI, **options: Any) -> None:
+    def __init__(
+        self, *, vendor: VendorSpec = OPENAI, token_provider: TokenProvider | None = None, **options: Any
+    ) -> None:
         self.vendor = vendor
+        self.token_provider = token_provider
         self.name = vendor.name  # type: ignore[misc]
         self.env_var = vendor.env_var  # type: ignore[misc]
         self.default_base_url = vendor.base_url  # type: ignore[misc]
-        self.requires_key = vendor.requires_key  # type: ignore[misc]
+        self.requires_key = vendor.requires_key and token_provider is None  # type: ignore[misc]
         self.tool_name_rule = vendor.tool_name_rule  # type: ignore[misc]
         self.error_rules = vendor.error_rules  # type: ignore[misc]
         options.setdefault("catalog_provider", vendor.catalog_provider or vendor.name)
@@ -462,7 +553,12 @@ class OpenAIChatAdapter(HTTPAdapter):
         return headers
 
     def _wire_url(self, ctx: WireContext) -> str:
-        return self.base_url + self.vendor.chat_path
+        return self.base_url + self.vendor.chat_path.replace("{model}", quote(ctx.model, safe=""))
+
+    def _wire_auth(self, ctx: WireContext) -> httpx.Auth | None:
+        if self.token_provider is None:
+            return None
+        return TokenProviderAuth(self.token_provider, self.vendor.auth_header, self.vendor.auth_scheme)
 
     def _wire_request(self, request: Request, ctx: WireContext) -> dict[str, Any]:
         return to_wire(request, ctx, self.vendor)
@@ -474,4 +570,48 @@ class OpenAIChatAdapter(HTTPAdapter):
         return ChatStreamDecoder(self, ctx, headers)
 
     def _wire_error_details(self, body: Any, status: int | None) -> ErrorDetails:
-        return openai_style_details(body, fallback=f"HTTP {status}")
+        return self.vendor.error_details(body, f"HTTP {status}")
+
+    def _error(self, status: int, headers: Mapping[str, str], raw: bytes, model: str) -> ProviderError:
+        error = super()._error(status, headers, raw, model)
+        moved = self.vendor.retry_hint_classes.get(status)
+        if moved is None or error.retry_after is None or isinstance(error, moved):
+            return error
+        return moved(
+            error.message,
+            provider=error.provider,
+            model=error.model,
+            status=error.status,
+            code=error.code,
+            type=error.type,
+            param=error.param,
+            request_id=error.request_id,
+            body=error.body,
+            retry_after=error.retry_after,
+        )
+
+
+# A callable giving a fresh bearer token (OAuth service principals); it may be async and do its own caching.
+TokenProvider = Callable[[], str | Awaitable[str]]
+
+
+class TokenProviderAuth(httpx.Auth):
+    """Asks the token provider on every request, and once more after a 401 (the token may have just expired)."""
+
+    def __init__(self, provider: TokenProvider, header: str, scheme: str) -> None:
+        self.provider = provider
+        self.header = header
+        self.scheme = scheme
+
+    async def async_auth_flow(self, request: httpx.Request) -> Any:
+        for attempt in range(2):
+            token = self.provider()
+            if not isinstance(token, str):
+                token = await token
+            request.headers[self.header] = self.scheme + token
+            response = yield request
+            if response.status_code != 401 or attempt == 1:
+                return
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("accord adapters are async: TokenProviderAuth has no sync flow")
