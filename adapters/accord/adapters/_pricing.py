@@ -2,35 +2,77 @@
 
 from __future__ import annotations
 
-from accord.contracts import Pricing, Usage
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from accord.contracts import Frozen, Pricing, Usage
 
 _PER_TOKEN = 1_000_000
 
 
-def cost_of(usage: Usage, pricing: Pricing) -> float | None:
+class PriceTier(Frozen):
+    """Rates (USD per 1M tokens) that replace the base rates for a whole request whose prompt is longer than
+    `above_input_tokens` (Anthropic and Gemini long-context pricing). A rate the tier leaves unset is unknown."""
+
+    above_input_tokens: int = Field(gt=0)
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+    reasoning: float | None = Field(default=None, ge=0)
+
+
+def tier_for(usage: Usage, tiers: Sequence[PriceTier]) -> PriceTier | None:
+    """The tier with the highest threshold that `usage.input_tokens` exceeds (None: base rates apply)."""
+    chosen: PriceTier | None = None
+    for tier in tiers:
+        if usage.input_tokens > tier.above_input_tokens and (
+            chosen is None or tier.above_input_tokens > chosen.above_input_tokens
+        ):
+            chosen = tier
+    return chosen
+
+
+def cost_of(usage: Usage, pricing: Pricing, tiers: Sequence[PriceTier] | None = None) -> float | None:
     """USD for `usage` at `pricing` (per 1M tokens), or None when a price the usage needs is unknown.
 
     Cached reads and writes are carved out of input and need their own rates; reasoning tokens are carved out of
-    output when they have their own rate (otherwise providers bill them as output tokens).
+    output and use the reasoning rate when one is set (otherwise providers bill them as output tokens). When the
+    prompt is longer than a tier's threshold, the tier's rates price the whole request. `tiers` defaults to
+    `pricing.tiers` when the contract's `Pricing` carries them.
     """
-    if not usage:
-        return 0.0 if pricing.input is not None and pricing.output is not None else None
-    if pricing.input is None or pricing.output is None:
+    if tiers is None:
+        tiers = getattr(pricing, "tiers", ())
+    rates: Pricing | PriceTier = tier_for(usage, tiers) or pricing
+    if rates.input is None or rates.output is None:
         return None
-    if (usage.cache_read_tokens and pricing.cache_read is None) or (
-        usage.cache_write_tokens and pricing.cache_write is None
+    if not usage:
+        return 0.0
+    if (usage.cache_read_tokens and rates.cache_read is None) or (
+        usage.cache_write_tokens and rates.cache_write is None
     ):
         return None  # a cached-token rate we do not know is not guessed from the input rate
-    cache_read_rate = pricing.cache_read or 0.0
-    cache_write_rate = pricing.cache_write or 0.0
-    reasoning_rate = pricing.reasoning if pricing.reasoning is not None else pricing.output
+    cache_read_rate = rates.cache_read or 0.0
+    cache_write_rate = rates.cache_write or 0.0
+    reasoning_rate = rates.reasoning if rates.reasoning is not None else rates.output
     plain_input = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
     plain_output = usage.output_tokens - usage.reasoning_tokens
     total = (
-        plain_input * pricing.input
+        plain_input * rates.input
         + usage.cache_read_tokens * cache_read_rate
         + usage.cache_write_tokens * cache_write_rate
-        + plain_output * pricing.output
+        + plain_output * rates.output
         + usage.reasoning_tokens * reasoning_rate
     )
     return total / _PER_TOKEN
+
+
+def sum_costs(costs: Sequence[float | None]) -> float | None:
+    """The sum of several calls' costs; None as soon as one of them is unknown (a partial sum would be a guess)."""
+    total = 0.0
+    for cost in costs:
+        if cost is None:
+            return None
+        total += cost
+    return total
