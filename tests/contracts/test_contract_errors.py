@@ -43,7 +43,8 @@ def test_retryable_defaults(cls: type[AccordError]) -> None:
 def test_hierarchy() -> None:
     assert issubclass(ContextWindowExceededError, InvalidRequestError)
     assert issubclass(ContentFilterError, InvalidRequestError)
-    assert issubclass(ConnectError, TransportError) and issubclass(RequestTimeoutError, TransportError)
+    assert issubclass(ConnectError, TransportError)
+    assert issubclass(RequestTimeoutError, TransportError)
     for cls in (AuthenticationError, PermissionDeniedError, NotFoundError, QuotaExceededError):
         assert issubclass(cls, ProviderError)
     assert not issubclass(QuotaExceededError, RateLimitError)
@@ -56,7 +57,10 @@ def test_provider_error_fields_str_repr() -> None:
     )
     assert str(err) == "openai gpt-4o 429 [rate_limit_exceeded]: slow down"
     assert repr(err).startswith("RateLimitError(provider='openai', model='gpt-4o', status=429")
-    assert err.retryable is True and err.retry_after == 1.5 and err.partial is None and not err.in_stream
+    assert err.retryable is True
+    assert err.retry_after == 1.5
+    assert err.partial is None
+    assert not err.in_stream
     assert str(ProviderError("x", provider="p")) == "p: x"
 
 
@@ -71,13 +75,18 @@ def test_other_errors_carry_their_context() -> None:
     unsupported = UnsupportedFeatureError("no vision", feature="vision", provider="p", model="m")
     assert (unsupported.feature, unsupported.provider, unsupported.model) == ("vision", "p", "m")
     transport = ConnectError("refused", provider="p", model="m")
-    assert transport.provider == "p" and transport.retryable
+    assert transport.provider == "p"
+    assert transport.retryable
     partial = Response(id="", model="m", finish_reason="error", provider=ProviderInfo(name="p"))
     cause = TransportError("reset")
     interrupted = StreamInterruptedError("cut", partial=partial, cause=cause)
-    assert interrupted.partial is partial and interrupted.cause is cause and not interrupted.retryable
+    assert interrupted.partial is partial
+    assert interrupted.cause is cause
+    assert not interrupted.retryable
     parse = ResponseParseError("bad", raw=b"<html>", provider="p")
     assert parse.raw == b"<html>"
     invalid = OutputValidationError("still bad", attempts=3, errors=("e1",), usage=Usage(input_tokens=1))
-    assert invalid.attempts == 3 and invalid.errors == ["e1"] and invalid.responses == []
+    assert invalid.attempts == 3
+    assert invalid.errors == ["e1"]
+    assert invalid.responses == []
     assert not ConfigurationError("x").retryable

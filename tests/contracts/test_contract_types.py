@@ -62,10 +62,13 @@ def test_image_data_needs_media_type_and_valid_base64() -> None:
 
 def test_media_from_bytes_round_trips_raw() -> None:
     image = ImagePart.from_bytes(b"abc", "image/png")
-    assert image.raw == b"abc" and image.media_type == "image/png"
+    assert image.raw == b"abc"
+    assert image.media_type == "image/png"
     assert ImagePart(url="https://x/y.png").raw is None
     doc = DocumentPart.from_bytes(b"%PDF", name="a.pdf")
-    assert doc.media_type == "application/pdf" and doc.name == "a.pdf" and doc.raw == b"%PDF"
+    assert doc.media_type == "application/pdf"
+    assert doc.name == "a.pdf"
+    assert doc.raw == b"%PDF"
 
 
 def test_tool_call_needs_id_and_name() -> None:
@@ -95,7 +98,9 @@ def test_frozen_and_extra_forbidden() -> None:
 
 def test_message_user_shorthand() -> None:
     message = Message.user("hi")
-    assert message.role == "user" and message.parts == [TextPart(text="hi")] and message.text == "hi"
+    assert message.role == "user"
+    assert message.parts == [TextPart(text="hi")]
+    assert message.text == "hi"
     multi = Message.user([TextPart(text="look"), ImagePart(url="https://x/y.png")])
     assert len(multi.parts) == 2
 
@@ -104,11 +109,13 @@ def test_message_constructors() -> None:
     assert Message.system("be brief").role == "system"
     call = ToolCall(id="c1", name="f", arguments={"a": 1})
     assistant = Message.assistant("thinking aloud", tool_calls=[call])
-    assert assistant.tool_calls == [call] and assistant.text == "thinking aloud"
+    assert assistant.tool_calls == [call]
+    assert assistant.text == "thinking aloud"
     assert Message.assistant(tool_calls=[call]).parts == [call]  # no empty text part
     assert Message.assistant([ThinkingPart(text="t"), TextPart(text="x")]).text == "x"
     tool = Message.tool("c1", "42", is_error=True)
-    assert tool.tool_results[0].is_error and tool.tool_results[0].text == "42"
+    assert tool.tool_results[0].is_error
+    assert tool.tool_results[0].text == "42"
     assert Message.tool("c1", [TextPart(text="r")]).tool_results[0].text == "r"
 
 
@@ -163,7 +170,8 @@ class NoDoc(BaseModel):
 
 def test_tool_from_model() -> None:
     tool = Tool.from_model(Weather)
-    assert tool.name == "Weather" and tool.description == "Weather for a city."
+    assert tool.name == "Weather"
+    assert tool.description == "Weather for a city."
     assert tool.parameters["properties"]["city"] == {"title": "City", "type": "string"}
     assert tool.parameters["required"] == ["city"]
     named = Tool.from_model(NoDoc, name="nd", description="d", strict=True)
@@ -178,10 +186,13 @@ def get_weather(city: str, unit: str = "C", days=1) -> str:  # type: ignore[no-u
 
 def test_tool_from_function() -> None:
     tool = Tool.from_function(get_weather)
-    assert tool.name == "get_weather" and tool.description == "Look up the weather."
+    assert tool.name == "get_weather"
+    assert tool.description == "Look up the weather."
     props = tool.parameters["properties"]
-    assert props["city"]["type"] == "string" and props["unit"]["default"] == "C"
-    assert "days" in props and tool.parameters["required"] == ["city"]
+    assert props["city"]["type"] == "string"
+    assert props["unit"]["default"] == "C"
+    assert "days" in props
+    assert tool.parameters["required"] == ["city"]
     assert "title" not in tool.parameters
     assert Tool.from_function(get_weather, name="w", description="").description == ""
 
@@ -194,7 +205,8 @@ def test_tool_from_function_refuses_varargs() -> None:
 
 
 def test_tool_choice_rules() -> None:
-    assert ToolChoice.auto().mode == "auto" and ToolChoice.none().mode == "none"
+    assert ToolChoice.auto().mode == "auto"
+    assert ToolChoice.none().mode == "none"
     assert ToolChoice.required().mode == "required"
     assert ToolChoice.named("a", "b").names == ["a", "b"]
     with pytest.raises(ValidationError, match="needs at least one tool name"):
@@ -240,13 +252,18 @@ def test_tool_results_must_answer_an_earlier_call() -> None:
 
 def test_request_coercions() -> None:
     req = Request(messages=[Message.user("x")], stop="END", reasoning="high")
-    assert req.stop == ["END"] and req.reasoning == Reasoning(effort="high")
+    assert req.stop == ["END"]
+    assert req.reasoning == Reasoning(effort="high")
     assert Request(messages=[Message.user("x")], reasoning=2048).reasoning == Reasoning(budget_tokens=2048)
     assert Reasoning.model_validate("low").effort == "low"
     out = Request(messages=[Message.user("x")], output=Weather).output
-    assert out is not None and out.python_type is Weather and out.name == "Weather"
+    assert out is not None
+    assert out.python_type is Weather
+    assert out.name == "Weather"
     raw = Request(messages=[Message.user("x")], output={"type": "object", "title": "T", "properties": {}}).output
-    assert raw is not None and raw.name == "T" and raw.python_type is None
+    assert raw is not None
+    assert raw.name == "T"
+    assert raw.python_type is None
     with pytest.raises(ValidationError):
         Request(messages=[Message.user("x")], temperature=-1)
     with pytest.raises(ValidationError):
@@ -257,7 +274,9 @@ def test_request_coercions() -> None:
 
 def test_output_spec_of() -> None:
     spec = OutputSpec.of(Weather, mode="native", strict=True)
-    assert spec.description == "Weather for a city." and spec.mode == "native" and spec.strict is True
+    assert spec.description == "Weather for a city."
+    assert spec.mode == "native"
+    assert spec.strict is True
     assert OutputSpec.of({"type": "object"}).name == "final_result"
     assert OutputSpec.of({"type": "object", "description": "d"}, name="n").name == "n"
 
@@ -294,7 +313,8 @@ def test_usage_total_add_bool_round_trip() -> None:
     assert Usage.model_validate_json(a.model_dump_json()) == a
     with pytest.raises(ValidationError, match=r"total_tokens 99 != input_tokens \+ output_tokens \(15\)"):
         Usage.model_validate({**a.model_dump(), "total_tokens": 99})
-    assert not Usage() and bool(Usage(output_tokens=1))
+    assert not Usage()
+    assert bool(Usage(output_tokens=1))
     assert a.__add__(3) is NotImplemented  # type: ignore[operator]
     with pytest.raises(TypeError):
         a + 3  # type: ignore[operator]
@@ -306,9 +326,12 @@ def test_usage_total_add_bool_round_trip() -> None:
 def test_response_views_and_to_message() -> None:
     call = ToolCall(id="c", name="f")
     resp = _resp(parts=[ThinkingPart(text="hmm"), TextPart(text="a"), TextPart(text="b"), call])
-    assert resp.text == "ab" and resp.tool_calls == [call] and resp.thinking == [ThinkingPart(text="hmm")]
+    assert resp.text == "ab"
+    assert resp.tool_calls == [call]
+    assert resp.thinking == [ThinkingPart(text="hmm")]
     message = resp.to_message()
-    assert message.role == "assistant" and message.parts == resp.parts
+    assert message.role == "assistant"
+    assert message.parts == resp.parts
     assert _resp().to_message().parts == [TextPart(text="")]
     with pytest.raises(ValidationError):
         _resp(finish_reason="bored")
@@ -332,9 +355,12 @@ def test_profile_merge_unset_never_clobbers() -> None:
         max_output=50, parameters=ParameterRules(requires_max_tokens=True), pricing=Pricing(output=3.0)
     )
     merged = base.merged_with(layer)
-    assert merged.supports_vision is True and merged.max_context == 1000 and merged.max_output == 50
+    assert merged.supports_vision is True
+    assert merged.max_context == 1000
+    assert merged.max_output == 50
     assert merged.parameters.max_tokens_field == "max_completion_tokens"
-    assert merged.parameters.system_role == "developer" and merged.parameters.requires_max_tokens is True
+    assert merged.parameters.system_role == "developer"
+    assert merged.parameters.requires_max_tokens is True
     assert merged.pricing == Pricing(input=1.0, output=3.0)
     # an explicitly set default value does override
     assert base.merged_with(ModelProfile(supports_vision=False)).supports_vision is False
