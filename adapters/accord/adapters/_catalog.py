@@ -5,7 +5,7 @@ A data file `data/catalog/<provider>.json` holds:
     {"defaults": {<ModelProfile fields>},
      "id_rules": {"strip_prefixes": ["us.", ...], "strip_suffixes": ["<regex>", ...]},     (optional)
      "models": {"<model id>": {<ModelProfile fields>, "aliases": [...], "released": "YYYY-MM-DD",
-                               "deprecated": "YYYY-MM-DD", "shutdown": "YYYY-MM-DD",
+                               "deprecated": "YYYY-MM-DD", "shutdown": "YYYY-MM-DD", "family": false,
                                "pricing": {"input": ..., "tiers": [{"above_input_tokens": N, "input": ...}]}}}}
 
 A model id resolves, in this order (first rule that matches wins; see `resolve`):
@@ -17,6 +17,9 @@ A model id resolves, in this order (first rule that matches wins; see `resolve`)
    A family match gives the entry's capabilities but not its prices: a price for an unlisted variant would be
    a guess, so pricing falls back to the provider defaults (usually unknown → cost None).
 Longest match always wins; the order entries appear in the file never matters.
+
+An entry marked `"family": true` is a prefix that only carries capability facts for the models under it (e.g.
+OpenRouter's `anthropic`): it is not a model, so `find_models` does not list it and it needs no prices.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ _BOUNDARIES = ("-", ":", "@", ".", "/", "_")
 # Date suffixes every provider uses for snapshots; files add their own (Bedrock `-v1:0`, Mistral `-2411`).
 _DATE_SUFFIXES = (r"-\d{4}-\d{2}-\d{2}$", r"[-@]\d{8}$")
 # Keys of a model entry that describe the catalog entry rather than the profile.
-_ENTRY_KEYS = frozenset({"aliases", "released", "deprecated", "shutdown"})
+_ENTRY_KEYS = frozenset({"aliases", "released", "deprecated", "shutdown", "family"})
 _FILE_KEYS = frozenset({"defaults", "models", "id_rules"})
 _OVERRIDES_ENV = "ACCORD_CATALOG_OVERRIDES"
 
@@ -66,6 +69,7 @@ class CatalogEntry:
     deprecated: dt.date | None = None
     shutdown: dt.date | None = None
     price_tiers: tuple[PriceTier, ...] = ()
+    family: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,10 @@ def parse_entry(provider: str, model: str, raw: Mapping[str, Any], *, where: str
     shutdown = _date(raw.get("shutdown"), f"{where}.shutdown")
     if deprecated and shutdown and shutdown < deprecated:
         raise ValueError(f"{where}: shutdown {shutdown} is before deprecation {deprecated}")
-    return CatalogEntry(provider, model, profile, tuple(aliases), released, deprecated, shutdown, tiers)
+    family = raw.get("family", False)
+    if not isinstance(family, bool):
+        raise ValueError(f"{where}: 'family' is true or false")
+    return CatalogEntry(provider, model, profile, tuple(aliases), released, deprecated, shutdown, tiers, family)
 
 
 def parse_catalog(provider: str, data: Mapping[str, Any]) -> ProviderCatalog:
@@ -384,8 +391,7 @@ class Catalog:
             profile = profile.merged_with(user.profile)
             sources.append("override")
             if user.price_tiers:
-                entry = CatalogEntry(provider, model, profile, price_tiers=user.price_tiers)
-                how = "exact"
+                entry, how = user, "exact"
         return Resolution(provider, model, profile, how, entry, tuple(sources))
 
     def profile(self, provider: str, model: str) -> ModelProfile:
@@ -398,7 +404,8 @@ class Catalog:
         refs: dict[tuple[str, str], CatalogEntry | None] = {}
         for provider in wanted or catalog_providers():
             for model, packaged in load_provider(provider).entries.items():
-                refs[(provider, model)] = packaged
+                if not packaged.family:
+                    refs[(provider, model)] = packaged
         for cached in self._discovered.values():
             if self.clock() - cached.fetched_at < self.ttl:
                 for found in cached.entries.values():
@@ -410,15 +417,16 @@ class Catalog:
             if wanted is not None and provider not in wanted:
                 continue
             resolved = self.resolve(provider, model)
-            dates = resolved.entry or entry
+            packaged = resolved.entry if resolved.match != "family" else None
+            layers = [e for e in (self.overrides.get((provider, model)), packaged, entry) if e is not None]
             rows.append(
                 CatalogModel(
                     provider,
                     model,
                     resolved.profile,
-                    dates.released if dates else None,
-                    dates.deprecated if dates else None,
-                    dates.shutdown if dates else None,
+                    next((e.released for e in layers if e.released), None),
+                    next((e.deprecated for e in layers if e.deprecated), None),
+                    next((e.shutdown for e in layers if e.shutdown), None),
                     resolved.sources,
                 )
             )
