@@ -417,8 +417,8 @@ class Catalog:
             if wanted is not None and provider not in wanted:
                 continue
             resolved = self.resolve(provider, model)
-            packaged = resolved.entry if resolved.match != "family" else None
-            layers = [e for e in (self.overrides.get((provider, model)), packaged, entry) if e is not None]
+            in_catalog = resolved.entry if resolved.match != "family" else None
+            layers = [e for e in (self.overrides.get((provider, model)), in_catalog, entry) if e is not None]
             rows.append(
                 CatalogModel(
                     provider,
