@@ -402,7 +402,7 @@ class MessagesStreamDecoder(StreamDecoder):
     def _block_start(self, index: int, block: Mapping[str, Any]) -> list[StreamEvent]:
         kind = block.get("type")
         key = ("block", index)
-        self.blocks[index] = {"type": kind, "input": block.get("input"), "args": False}
+        self.blocks[index] = {"type": kind, "input": block.get("input"), "json": []}
         if kind == "text":
             return self.asm.text(key, str(block.get("text") or ""))
         if kind == "thinking":
@@ -427,8 +427,7 @@ class MessagesStreamDecoder(StreamDecoder):
             return self.asm.thinking(key, signature=str(delta.get("signature") or ""))
         if kind == "input_json_delta" and self.asm.has_tool(key):
             fragment = str(delta.get("partial_json") or "")
-            if fragment:
-                self.blocks[index]["args"] = True
+            self.blocks[index]["json"].append(fragment)
             return self.asm.tool_args(key, fragment)
         return []  # citations and server-tool deltas carry nothing accord's parts hold
 
@@ -437,10 +436,16 @@ class MessagesStreamDecoder(StreamDecoder):
         block = self.blocks.pop(index, None)
         if block is None or block["type"] != "tool_use":
             return []
-        if block["args"]:
-            return self.asm.tool_end(key)
-        start_input = block["input"]
-        return self.asm.tool_end(key, start_input if isinstance(start_input, dict) else {})
+        text = "".join(block["json"])
+        if not text:
+            start_input = block["input"]
+            return self.asm.tool_end(key, start_input if isinstance(start_input, dict) else {})
+        try:
+            json.loads(text)
+        except ValueError:
+            # Cut off (max_tokens) or broken: the stop reason, still to come, decides; `end()` closes it then.
+            return []
+        return self.asm.tool_end(key)
 
     def close(self) -> list[StreamEvent]:
         events: list[StreamEvent] = []
