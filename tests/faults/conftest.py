@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from faultkit_harness import network_guard_env  # noqa: E402
+from faultkit_harness import network_guard_env
 
 
 @pytest.fixture(autouse=True)

@@ -171,6 +171,8 @@ class FaultServer:
     _handlers: set[asyncio.Task[None]] = field(default_factory=set)
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
     _watchdog: asyncio.TimerHandle | None = None
+    _all_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    got_request: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -183,6 +185,7 @@ class FaultServer:
         return len(self.received)
 
     async def __aenter__(self) -> FaultServer:
+        self._all_closed.set()
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=2**20)
         # Stops itself: a forgotten server cannot outlive its bound.
         self._watchdog = asyncio.get_running_loop().call_later(MAX_LIFETIME, self._abort)
@@ -208,12 +211,11 @@ class FaultServer:
         if self._server is not None:
             await self._server.wait_closed()
 
-    async def idle(self, timeout: float = 2.0) -> bool:
-        """Wait until the client has closed every connection; False if some stay open past `timeout`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self.open_connections and loop.time() < deadline:
-            await asyncio.sleep(0.01)
+    async def idle(self, within: float = 2.0) -> bool:
+        """Wait until the client has closed every connection; False if some stay open past `within` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._all_closed.wait()
         return self.open_connections == 0
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -222,6 +224,7 @@ class FaultServer:
         self._handlers.add(task)
         self._writers.add(writer)
         self.open_connections += 1
+        self._all_closed.clear()
         self.total_connections += 1
         conn = Conn(reader, writer)
         try:
@@ -233,6 +236,7 @@ class FaultServer:
                     action = next((a for key, a in self.aux.items() if key in req.path), None)
                     if action is None:
                         self.received.append(req)
+                        self.got_request.set()
                         index = len(self.received) - 1
                         action = self.script[index] if index < len(self.script) else _exhausted
                     if not await action(conn, req):
@@ -243,6 +247,8 @@ class FaultServer:
             pass  # our own stop(): end quietly (asyncio logs a cancelled connection callback as an error)
         finally:
             self.open_connections -= 1
+            if self.open_connections == 0:
+                self._all_closed.set()
             self._writers.discard(writer)
             self._handlers.discard(task)
             writer.transport.abort()

@@ -379,9 +379,7 @@ def _bedrock_body(text: str) -> bytes:
 def _bedrock_stream(texts: Sequence[str]) -> StreamShape:
     return StreamShape(
         prelude=(bedrock_event("messageStart", {"role": "assistant"}),),
-        deltas=tuple(
-            bedrock_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in texts
-        ),
+        deltas=tuple(bedrock_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in texts),
         epilogue=(
             bedrock_event("contentBlockStop", {"contentBlockIndex": 0}),
             bedrock_event("messageStop", {"stopReason": "end_turn"}),
@@ -483,7 +481,9 @@ ROWS: tuple[WireRow, ...] = (
         lambda text: _j(_responses_object("completed", text)),
         _responses_stream,
         _openai_error,
-        sse({"type": "error", "code": "server_error", "message": "boom", "param": None, "sequence_number": 99}, "error"),
+        sse(
+            {"type": "error", "code": "server_error", "message": "boom", "param": None, "sequence_number": 99}, "error"
+        ),
         body_hint=_OPENAI_HINT,
     ),
     WireRow(
