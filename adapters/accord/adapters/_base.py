@@ -56,6 +56,9 @@ class NativeOutput:
     schema: dict[str, Any]
     strict: bool
     description: str = ""
+    # Prompted mode on a model with JSON mode: ask only for "some JSON" (e.g. OpenAI `json_object`); `schema` is
+    # then the non-strict plan, for wire formats whose JSON mode takes one.
+    json_mode: bool = False
 
 
 @dataclass(frozen=True)

@@ -275,7 +275,9 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
             provider=vendor.name,
             model=ctx.model,
         )
-    if ctx.native_output is not None:
+    if ctx.native_output is not None and ctx.native_output.json_mode:
+        body["response_format"] = {"type": "json_object"}
+    elif ctx.native_output is not None:
         schema_spec: dict[str, Any] = {
             "name": ctx.native_output.name,
             "schema": ctx.native_output.schema,

@@ -41,6 +41,7 @@ from .parts import DocumentPart, ImagePart, Part, TextPart, ThinkingPart, ToolCa
 from .profile import ModelProfile, ParameterRules, Pricing
 from .request import OutputMode, OutputSpec, Reasoning, ReasoningEffort, Request
 from .response import FinishReason, ProviderInfo, Response
+from .schema import RestoreSpec, SchemaPlan, SchemaTransformer
 from .tools import Tool, ToolChoice
 from .usage import Usage
 
@@ -81,7 +82,10 @@ __all__ = [
     "Response",
     "ResponseParseError",
     "ResponseStream",
+    "RestoreSpec",
     "Role",
+    "SchemaPlan",
+    "SchemaTransformer",
     "ServerError",
     "StreamEnd",
     "StreamEvent",
