@@ -98,6 +98,12 @@ def make(server: Loopback, **options: Any) -> tuple[OpenAIChatAdapter, Sleeps]:
     return OpenAIChatAdapter(api_key=KEY, base_url=server.url, **options), sleeps
 
 
+async def drain(a: OpenAIChatAdapter) -> None:
+    async with a.stream(req()) as stream:
+        async for _ in stream:
+            pass
+
+
 def req(**fields: Any) -> Request:
     return Request(model="gpt-4o-mini", messages=[Message.user("hi")], **fields)
 
@@ -113,9 +119,12 @@ async def test_complete_over_real_http(server: Loopback) -> None:
         await a.aclose()
     line, headers, body = server.requests[0]
     assert line == "POST /v1/chat/completions HTTP/1.1"
-    assert headers["authorization"] == f"Bearer {KEY}" and headers["content-type"] == "application/json"
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["content-type"] == "application/json"
     assert body == {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
-    assert response.text == "Hi there" and response.provider.request_id == "r1" and again.text == "Hi there"
+    assert response.text == "Hi there"
+    assert response.provider.request_id == "r1"
+    assert again.text == "Hi there"
 
 
 async def test_streaming_sse_in_many_reads(server: Loopback) -> None:
@@ -149,9 +158,7 @@ async def test_stream_cut_midway_gives_partial(server: Loopback) -> None:
     a, _ = make(server)
     try:
         with pytest.raises(StreamInterruptedError) as caught:
-            async with a.stream(req()) as stream:
-                async for _ in stream:
-                    pass
+            await drain(a)
     finally:
         await a.aclose()
     assert caught.value.partial.text == "Once upon"
@@ -164,9 +171,7 @@ async def test_connection_closed_without_done_gives_partial(server: Loopback) ->
     a, _ = make(server)
     try:
         with pytest.raises(StreamInterruptedError, match=r"before \[DONE\]") as caught:
-            async with a.stream(req()) as stream:
-                async for _ in stream:
-                    pass
+            await drain(a)
     finally:
         await a.aclose()
     assert caught.value.partial.text == "half"
@@ -193,7 +198,9 @@ async def test_rate_limit_then_success_over_http(server: Loopback) -> None:
         response = await a.complete(req())
     finally:
         await a.aclose()
-    assert response.text == "ok" and response.attempts == 2 and sleeps.calls == [2.0]
+    assert response.text == "ok"
+    assert response.attempts == 2
+    assert sleeps.calls == [2.0]
     server.scripts[:] = [Script(status=429, headers={"retry-after": "1"}, pieces=[limited.encode()])]
     b, _ = make(server, max_retries=0)
     try:
@@ -201,7 +208,8 @@ async def test_rate_limit_then_success_over_http(server: Loopback) -> None:
             await b.complete(req())
     finally:
         await b.aclose()
-    assert caught.value.retry_after == 1.0 and caught.value.status == 429
+    assert caught.value.retry_after == 1.0
+    assert caught.value.status == 429
 
 
 async def test_connect_refused_is_a_connect_error() -> None:
