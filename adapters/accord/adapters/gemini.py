@@ -55,8 +55,11 @@ FINISH_REASONS: Mapping[str, FinishReason] = {
     "IMAGE_PROHIBITED_CONTENT": "content_filter",
     "IMAGE_RECITATION": "content_filter",
     "IMAGE_OTHER": "content_filter",
+    "MODEL_ARMOR": "content_filter",
     "MALFORMED_FUNCTION_CALL": "error",
     "UNEXPECTED_TOOL_CALL": "error",
+    "MALFORMED_RESPONSE": "error",
+    "MISSING_THOUGHT_SIGNATURE": "error",
 }
 
 
@@ -67,8 +70,14 @@ def map_finish(raw: str | None, has_calls: bool) -> FinishReason:
 
 # --- request mapping -----------------------------------------------------------------------------------------
 
-# `reasoning.effort` → `thinkingConfig.thinkingLevel` (Gemini 3); levels outside this set have no equivalent.
-_THINKING_LEVELS = frozenset({"minimal", "low", "medium", "high"})
+# `reasoning.effort` → `thinkingConfig.thinkingLevel` (Gemini 3; the enum of google-genai's `ThinkingLevel`).
+_THINKING_LEVELS: Mapping[str, str] = {
+    "minimal": "MINIMAL",
+    "low": "LOW",
+    "medium": "MEDIUM",
+    "high": "HIGH",
+    "xhigh": "XHIGH",
+}
 _USER_PARTS = (TextPart, ImagePart, DocumentPart)
 
 
@@ -192,7 +201,7 @@ def _thinking_config(request: Request, ctx: WireContext) -> dict[str, Any] | Non
     elif reasoning.effort is not None:
         if reasoning.effort not in _THINKING_LEVELS:
             raise _unsupported(f"reasoning effort {reasoning.effort!r} has no thinking level", "reasoning", ctx.model)
-        config["thinkingLevel"] = reasoning.effort
+        config["thinkingLevel"] = _THINKING_LEVELS[reasoning.effort]
     return config
 
 
