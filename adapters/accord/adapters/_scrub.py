@@ -61,3 +61,38 @@ def scrub_value(value: Any, extra_secrets: tuple[str, ...] = ()) -> Any:
 
 def has_secret(text: str) -> bool:
     return any(p.search(text) for p in SECRET_PATTERNS)
+
+
+# Query parameters that carry credentials (Gemini `?key=`, presigned AWS URLs, token flows).
+SECRET_QUERY_PARAMS = frozenset(
+    {
+        "key",
+        "api_key",
+        "apikey",
+        "api-key",
+        "access_token",
+        "token",
+        "sig",
+        "signature",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+    }
+)
+
+# JSON / form fields whose value is a credential wherever they appear (IAM token exchanges, OAuth answers).
+SECRET_FIELDS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "password",
+        "secret_access_key",
+        "session_token",
+        "aws_secret_access_key",
+        "aws_session_token",
+    }
+)
