@@ -805,3 +805,33 @@ async def test_retry_hint_on_the_error_when_retries_run_out() -> None:
 async def test_non_json_error_bodies(raw: bytes, message: str) -> None:
     with pytest.raises(ServerError, match=message):
         await adapter_for(Recorder(status=502, raw=raw or b" ")).complete(request())
+
+
+async def test_json_mode_has_no_anthropic_equivalent() -> None:
+    native = NativeOutput(name="o", schema={"type": "object"}, strict=False, json_mode=True)
+    with pytest.raises(UnsupportedFeatureError, match="JSON mode"):
+        await sent_body(request(), native)
+
+
+async def test_structured_output_native_and_forced_tool() -> None:
+    from pydantic import BaseModel
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    text = '{"name": "Paris", "population": 2}'
+    recorder = Recorder(body=message_body([{"type": "text", "text": text}]))
+    response = await adapter_for(recorder).complete(request(output=City))
+    assert response.output == City(name="Paris", population=2)
+    schema = recorder.sent["output_config"]["format"]["schema"]
+    assert schema["additionalProperties"] is False  # the anthropic dialect closed the object
+    # A model without native output gets a forced tool, answered by a tool_use block.
+    tool_answer = message_body(
+        [{"type": "tool_use", "id": "toolu_o", "name": "City", "input": {"name": "Rome", "population": 3}}],
+        stop="tool_use",
+    )
+    recorder = Recorder(body=tool_answer)
+    response = await adapter_for(recorder).complete(request(output=City).with_(model="claude-sonnet-4-0"))
+    assert recorder.sent["tool_choice"] == {"type": "tool", "name": "City"}
+    assert response.output == City(name="Rome", population=3)

@@ -725,3 +725,33 @@ async def test_odd_details_are_skipped() -> None:
     with pytest.raises(RateLimitError) as info:
         await adapter_for(Recorder(status=429, body=body)).complete(request())
     assert info.value.retry_after is None
+
+
+async def test_json_mode_sends_the_mime_type_only_without_tools() -> None:
+    native = NativeOutput(name="o", schema={"type": "object"}, strict=False, json_mode=True)
+    body = await sent_body(request(), native)
+    assert body["generationConfig"] == {"responseMimeType": "application/json"}
+    body = await sent_body(request(tools=[WEATHER]), native)
+    assert "generationConfig" not in body
+
+
+async def test_structured_output_native_and_prompted() -> None:
+    from pydantic import BaseModel
+
+    from accord.contracts import OutputSpec
+
+    class City(BaseModel):
+        name: str
+        population: int
+
+    recorder = Recorder(body=answer([{"text": '{"name": "Paris", "population": 2}'}]))
+    adapter = adapter_for(recorder)
+    response = await adapter.complete(request(output=City))
+    assert response.output == City(name="Paris", population=2)
+    config = recorder.sent["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"]["required"] == ["name", "population"]
+    response = await adapter.complete(request(output=OutputSpec.of(City, mode="prompted")))
+    assert response.output == City(name="Paris", population=2)
+    assert recorder.sent["generationConfig"] == {"responseMimeType": "application/json"}
+    assert "population" in recorder.sent["systemInstruction"]["parts"][0]["text"]

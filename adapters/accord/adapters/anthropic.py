@@ -243,6 +243,8 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
     if (thinking := _thinking(request, ctx, output_config)) is not None:
         body["thinking"] = thinking
     if ctx.native_output is not None:
+        if ctx.native_output.json_mode:
+            raise _unsupported("the Messages API has no schema-less JSON mode", "json_mode", ctx.model)
         output_config["format"] = {"type": "json_schema", "schema": ctx.native_output.schema}
     if output_config:
         body["output_config"] = output_config

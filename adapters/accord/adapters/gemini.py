@@ -246,9 +246,13 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
         config["seed"] = request.seed
     if (thinking := _thinking_config(request, ctx)) is not None:
         config["thinkingConfig"] = thinking
-    if ctx.native_output is not None:
+    if ctx.native_output is not None and not ctx.native_output.json_mode:
         config["responseMimeType"] = "application/json"
         config["responseJsonSchema"] = ctx.native_output.schema
+    elif ctx.native_output is not None and not request.tools:
+        # JSON mode (prompted output): the mime type alone; Gemini rejects it next to function tools before
+        # Gemini 3, so with tools the instructions alone ask for JSON.
+        config["responseMimeType"] = "application/json"
     if config:
         body["generationConfig"] = config
     merge_options(body, request.provider_options.get(PROVIDER, {}))
