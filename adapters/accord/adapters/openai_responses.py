@@ -192,9 +192,8 @@ def to_wire(request: Request, ctx: WireContext, provider: str = WIRE) -> dict[st
             }
             if tool.description:
                 spec["description"] = tool.description
-            strict = ctx.tool_strict(tool)
-            if strict is not None:
-                spec["strict"] = strict
+            # Always said: the Responses API makes function tools strict when `strict` is left out.
+            spec["strict"] = bool(ctx.tool_strict(tool))
             tools.append(spec)
         body["tools"] = tools
     if request.tool_choice is not None:
