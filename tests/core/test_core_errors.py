@@ -183,3 +183,13 @@ def test_openai_style_details() -> None:
     assert openai_style_details("", "fb").message == "fb"
     assert openai_style_details(None, "fb").message == "fb"
     assert openai_style_details({"error": {"message": "x", "status": "BAD"}}, "fb").status is None
+
+
+def test_in_stream_phrase_stays_within_the_type_family() -> None:
+    # an in-stream rate-limit error whose message happens to contain a context-window phrase stays a rate limit
+    details = ErrorDetails(message="prompt is too long for this tier; rate limited", type="rate_limit_error")
+    assert classify(None, details, ())[0] is RateLimitError
+    invalid = ErrorDetails(message="prompt is too long: 300000 tokens", type="invalid_request_error")
+    assert classify(None, invalid, ())[0] is ContextWindowExceededError
+    untyped = ErrorDetails(message="prompt is too long")
+    assert classify(None, untyped, ())[0] is ContextWindowExceededError

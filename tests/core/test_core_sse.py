@@ -106,3 +106,15 @@ def test_ndjson_lines_blank_and_tail() -> None:
 def test_any_split_gives_the_same_ndjson_records(records: list[str], cuts: list[int]) -> None:
     data = "".join(r + "\n" for r in records).encode()
     assert _ndjson(_split(data, cuts)) == [r.strip() for r in records]
+
+
+def test_empty_chunk_between_cr_and_lf() -> None:
+    # "\r" | "" | "\n": still one line end, so both data lines belong to one event
+    assert _sse([b"data: a\r", b"", b"\ndata: b\r\n\r\n"]) == [SSEEvent("message", "a\nb")]
+
+
+@given(sse_streams(), st.lists(st.integers(0, 10_000), max_size=8))
+def test_splits_with_empty_pieces_give_the_same_events(text: str, cuts: list[int]) -> None:
+    data = text.encode()
+    pieces = [p for piece in _split(data, cuts) for p in (piece, b"")]
+    assert _sse(pieces) == _sse([data])

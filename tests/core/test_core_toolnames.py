@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -78,3 +81,27 @@ def test_sanitize_properties(names: list[str], provider: str) -> None:
         assert mapping.restore(wire) == name  # restore ∘ sanitize = identity
         if rule.accepts(name):
             assert wire == name
+
+
+def test_trailing_newline_is_not_an_accepted_name() -> None:
+    # `$` matches before a final newline: a name ending in "\n" must still be rewritten
+    assert not OPENAI.accepts("get_weather\n")
+    names = sanitize_names(["get_weather\n"], OPENAI)
+    wire = names.wire("get_weather\n")
+    assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", wire)
+    assert names.restore(wire) == "get_weather\n"
+
+
+def test_candidate_colliding_with_an_accepted_name_gets_a_longer_digest() -> None:
+    taken = "a_b_" + hashlib.sha256(b"a.b").hexdigest()[:6]
+    names = sanitize_names(["a.b", taken], OPENAI)
+    assert names.wire(taken) == taken
+    assert names.wire("a.b") == "a_b_" + hashlib.sha256(b"a.b").hexdigest()[:8]
+
+
+@given(tool_names, st.sampled_from(sorted(TOOL_NAME_RULES)))
+def test_wire_names_fit_the_rule_independently(names: list[str], provider: str) -> None:
+    rule = TOOL_NAME_RULES[provider]
+    mapping = sanitize_names(names, rule)
+    for name in names:
+        assert re.fullmatch(f"[{rule.allowed}]{{1,{rule.max_length}}}", mapping.wire(name))

@@ -129,22 +129,25 @@ def classify(
 ) -> tuple[type[ProviderError], bool | None]:
     """The error class (and a retryable override, if a rule sets one) for an HTTP status and body details."""
     effective = status if status is not None else details.status
+    # The family a phrase may refine: the status class, or (no status: in a stream) the error's own type/code class.
+    base = class_for_status(effective) if effective is not None else _stream_class(details)
     for rule in (*rules, *COMMON_RULES):
         if rule.status is not None and effective is None:
             continue
         if rule.matches(effective, details):
-            base = class_for_status(effective)
             # A phrase rule refines within the status family (a 400 stays a 400); a code/type rule may move it.
             phrase_only = rule.pattern is not None and rule.code is None and rule.type is None and rule.status is None
-            if phrase_only and effective is not None and not issubclass(rule.error, base):
+            if phrase_only and base is not None and not issubclass(rule.error, base):
                 continue
             return rule.error, rule.retryable
-    if effective is None:
-        for key in (details.type, details.code):
-            if key and key in STREAM_TYPE_CLASSES:
-                return STREAM_TYPE_CLASSES[key], None
-        return ServerError, None
-    return class_for_status(effective), None
+    return (base or ServerError), None
+
+
+def _stream_class(details: ErrorDetails) -> type[ProviderError] | None:
+    for key in (details.type, details.code):
+        if key and key in STREAM_TYPE_CLASSES:
+            return STREAM_TYPE_CLASSES[key]
+    return None
 
 
 def request_id_from(headers: Mapping[str, str]) -> str | None:

@@ -49,6 +49,8 @@ class SSEDecoder:
 
     def _feed_text(self, text: str) -> list[SSEEvent]:
         events: list[SSEEvent] = []
+        if not text:
+            return events  # an empty read (or half a UTF-8 character) must not forget a pending \r
         if self._saw_cr and text.startswith("\n"):
             text = text[1:]  # the \n of a \r\n split across two chunks
         self._saw_cr = False

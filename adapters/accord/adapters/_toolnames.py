@@ -20,7 +20,7 @@ class ToolNameRule:
         object.__setattr__(self, "_ok", re.compile(f"^[{self.allowed}]{{1,{self.max_length}}}$"))
 
     def accepts(self, name: str) -> bool:
-        return bool(self._ok.match(name))  # type: ignore[attr-defined]
+        return bool(self._ok.fullmatch(name))  # type: ignore[attr-defined]  # `$` alone accepts a final "\n"
 
     def clean(self, name: str) -> str:
         return self._bad.sub("_", name)  # type: ignore[attr-defined, no-any-return]
