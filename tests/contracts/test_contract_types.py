@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -418,3 +419,26 @@ def test_protocols_are_runtime_checkable() -> None:
 
     assert isinstance(Stream(), ResponseStream)
     assert StreamEnd(response=_resp()).type == "end"
+
+
+class Unit(Enum):
+    C = "C"
+    F = "F"
+
+
+class Place(BaseModel):
+    city: str
+
+
+def forecast(place: Place, unit: Unit = Unit.C, mode: Literal["a", "b"] = "a") -> str:
+    """Forecast for a place."""
+    return place.city
+
+
+def test_tool_from_function_resolves_string_annotations() -> None:
+    # this module uses `from __future__ import annotations`: every annotation is a string until evaluated
+    tool = Tool.from_function(forecast)
+    props = tool.parameters["properties"]
+    assert props["place"] == {"$ref": "#/$defs/Place"}
+    assert tool.parameters["$defs"]["Unit"]["enum"] == ["C", "F"]
+    assert props["mode"]["enum"] == ["a", "b"] and tool.parameters["required"] == ["place"]

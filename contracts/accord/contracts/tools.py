@@ -64,7 +64,7 @@ class Tool(Frozen):
         strict: bool | None = None,
     ) -> Tool:
         """A tool from a typed Python function: its parameters become the schema, its docstring the description."""
-        signature = inspect.signature(fn)
+        signature = inspect.signature(fn, eval_str=True)  # string annotations (`from __future__ import annotations`)
         fields: dict[str, Any] = {}
         for param in signature.parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
