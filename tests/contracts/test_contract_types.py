@@ -441,4 +441,5 @@ def test_tool_from_function_resolves_string_annotations() -> None:
     props = tool.parameters["properties"]
     assert props["place"] == {"$ref": "#/$defs/Place"}
     assert tool.parameters["$defs"]["Unit"]["enum"] == ["C", "F"]
-    assert props["mode"]["enum"] == ["a", "b"] and tool.parameters["required"] == ["place"]
+    assert props["mode"]["enum"] == ["a", "b"]
+    assert tool.parameters["required"] == ["place"]
