@@ -288,3 +288,40 @@ def test_importing_accord_does_not_import_opentelemetry() -> None:
         "assert 'opentelemetry' not in sys.modules, 'opentelemetry imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_events_without_an_open_call_are_ignored_and_thinking_is_captured() -> None:
+    from accord.adapters._hooks import AttemptStart, FirstChunk, RequestFailed, RetryScheduled
+    from accord.contracts import ThinkingPart
+
+    telemetry = Telemetry(capture_content=True)
+    cause = RateLimitError("slow", provider="openai")
+    for event in (
+        AttemptStart("openai", "m", 1),
+        AttemptStart("openai", "m", 1, call_id=5),
+        RetryScheduled("openai", "m", 1, 0.5, cause),
+        FirstChunk("openai", "m", 0.1),
+        RequestFailed("openai", "m", cause, 0.2),
+        RequestFailed("openai", "m", cause, 0.2, call_id=5),
+    ):
+        telemetry.hook(event)
+    assert telemetry.finished() == []
+
+    request = Request(model="m", messages=[Message.user("q")], output={"type": "object", "properties": {}})
+    telemetry.hook(RequestStart("openai", "m", streaming=True, request=request))
+    telemetry.hook(FirstChunk("openai", "m", 0.1))
+    response = Response(
+        id="r",
+        model="m",
+        finish_reason="stop",
+        parts=[ThinkingPart(text="hmm"), TextPart(text="{}")],
+        provider=ProviderInfo(name="openai"),
+    )
+    telemetry.hook(ResponseDone("openai", "m", response, 0.3, time_to_first_chunk=0.1))
+    [span] = telemetry.finished()
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.output.type"] == "json"
+    assert attrs["gen_ai.response.time_to_first_chunk"] == 0.1
+    assert "gen_ai.system_instructions" not in attrs
+    output = json.loads(str(attrs["gen_ai.output.messages"]))
+    assert output[0]["parts"][0] == {"type": "reasoning", "content": "hmm"}
