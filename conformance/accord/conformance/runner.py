@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +15,7 @@ import httpx
 from accord.contracts import Adapter, ModelProfile, Response, StreamEvent, UnsupportedFeatureError
 
 from .cases import Case, denied
-from .cassette import Cassette, CassetteError, cassette_path, load_cassette, save_cassette, sha256_file
+from .cassette import Cassette, CassetteError, load_cassette, save_cassette, sha256_file
 from .checks import Outcome
 from .responders import responder_for
 from .scrub import Scrubber
@@ -186,6 +186,7 @@ async def write_cassette(
     *,
     source: Source = "synthetic",
     base_url: str | None = None,
+    folder: Path | None = None,
 ) -> tuple[Path | None, str]:
     """Author (synthetic: the wire's responder answers the real request) or record (live) one cassette."""
     scrubber = Scrubber(secrets=target.secrets())
@@ -204,7 +205,7 @@ async def write_cassette(
         return None, _scrubbed(f"nothing to write: {why}", target)
     if isinstance(outcome.error, CassetteError):
         return None, _scrubbed(str(outcome.error), target)
-    path = cassette_path(root, target.name, case.id)
+    path = (folder or root / target.name) / f"{case.id}.yaml"
     save_cassette(path, Cassette(meta=_meta(target, case, source), interactions=interactions), scrubber)
     return path, ""
 
@@ -217,9 +218,13 @@ async def run_case(
     record_mode: RecordMode = "none",
     source: Source = "synthetic",
     base_url: str | None = None,
+    folder: Path | None = None,
 ) -> CaseResult:
+    """Run one case. Cassettes live in `folder` (default `root/<adapter>`)."""
     started = time.perf_counter()
-    result = await _run_case(target, case, root, record_mode=record_mode, source=source, base_url=base_url)
+    result = await _run_case(
+        target, case, folder or root / target.name, record_mode=record_mode, source=source, base_url=base_url
+    )
     result.seconds = round(time.perf_counter() - started, 4)
     result.detail = _scrubbed(result.detail, target)
     reason = target.waivers.get(case.id)
@@ -232,7 +237,7 @@ async def run_case(
 
 
 async def _run_case(
-    target: Target, case: Case, root: Path, *, record_mode: RecordMode, source: Source, base_url: str | None
+    target: Target, case: Case, folder: Path, *, record_mode: RecordMode, source: Source, base_url: str | None
 ) -> CaseResult:
     result = CaseResult(adapter=target.name, case=case.id, area=case.area, status="fail")
     model = target.model_for(case.id)
@@ -256,12 +261,14 @@ async def _run_case(
     if missing or case.expect_refusal:
         result.status, result.detail = await _refusal(target, case, missing)
         return result
-    path = cassette_path(root, target.name, case.id)
+    path = folder / f"{case.id}.yaml"
     if record_mode == "rewrite" or (record_mode == "once" and not path.exists()):
         if source == "live" and not case.live:
             pass  # errors and faults cannot be provoked live: keep the synthetic cassette
         else:
-            written, why = await write_cassette(target, case, root, source=source, base_url=base_url)
+            written, why = await write_cassette(
+                target, case, folder.parent, source=source, base_url=base_url, folder=folder
+            )
             if written is None:
                 result.detail = why
                 return result
@@ -298,11 +305,6 @@ class Report:
         return any(r.status in ("fail", "missing") for r in self.results) or bool(self.broken)
 
 
-def has_cassettes(root: Path, adapter: str) -> bool:
-    folder = root / adapter
-    return folder.is_dir() and any(folder.glob("*.yaml"))
-
-
 async def run_suite(
     targets: Sequence[Target],
     cases: Sequence[Case],
@@ -312,15 +314,20 @@ async def run_suite(
     source: Source = "synthetic",
     base_url: str | None = None,
     on_result: Callable[[CaseResult], None] | None = None,
+    folders: Mapping[str, Path] | None = None,
 ) -> Report:
+    """Every case for every target; a target with no cassettes (replay only) is listed, not failed."""
     report = Report()
     started = time.perf_counter()
     for target in targets:
-        if record_mode == "none" and not has_cassettes(root, target.name):
+        folder = (folders or {}).get(target.name, root / target.name)
+        if record_mode == "none" and not (folder.is_dir() and any(folder.glob("*.yaml"))):
             report.no_cassettes.append(target.name)
             continue
         for case in cases:
-            result = await run_case(target, case, root, record_mode=record_mode, source=source, base_url=base_url)
+            result = await run_case(
+                target, case, root, record_mode=record_mode, source=source, base_url=base_url, folder=folder
+            )
             report.results.append(result)
             if on_result is not None:
                 on_result(result)
