@@ -136,3 +136,17 @@ async def test_response_cost_through_a_real_adapter_call() -> None:
     # the dated id is priced as gpt-4o-mini (0.15 / 0.075 / 0.60), not gpt-4o: 0.0015 as computed above
     assert response.cost == pytest.approx(0.0015)
     assert response.usage.cache_read_tokens == 4_000
+
+
+class TieredPricing(Pricing):
+    """What `Pricing` looks like once the contract carries tiers (the proposed `Pricing.tiers` field)."""
+
+    tiers: tuple[PriceTier, ...] = ()
+
+
+def test_tiers_carried_by_the_pricing_object_are_used() -> None:
+    pricing = TieredPricing(input=3.0, output=15.0, tiers=(PriceTier(above_input_tokens=100, input=6.0, output=30.0),))
+    # 1_000 input, 10 output above the 100-token threshold: 1_000 * 6 + 10 * 30 = 6_300 per 1M
+    assert cost_of(Usage(input_tokens=1_000, output_tokens=10), pricing) == pytest.approx(0.0063)
+    # explicit tiers win over the object's
+    assert cost_of(Usage(input_tokens=1_000, output_tokens=10), pricing, ()) == pytest.approx(0.00315)
