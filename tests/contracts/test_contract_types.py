@@ -443,3 +443,10 @@ def test_tool_from_function_resolves_string_annotations() -> None:
     assert tool.parameters["$defs"]["Unit"]["enum"] == ["C", "F"]
     assert props["mode"]["enum"] == ["a", "b"]
     assert tool.parameters["required"] == ["place"]
+
+
+def test_usage_bad_counts_fail_as_validation_errors() -> None:
+    with pytest.raises(ValidationError, match="input_tokens"):
+        Usage.model_validate({"input_tokens": None, "output_tokens": 1, "total_tokens": 1})
+    with pytest.raises(ValidationError, match="output_tokens"):
+        Usage.model_validate({"input_tokens": 1, "output_tokens": "many", "total_tokens": 1})

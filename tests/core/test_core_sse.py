@@ -118,3 +118,9 @@ def test_splits_with_empty_pieces_give_the_same_events(text: str, cuts: list[int
     data = text.encode()
     pieces = [p for piece in _split(data, cuts) for p in (piece, b"")]
     assert _sse(pieces) == _sse([data])
+
+
+def test_leading_bom_is_dropped_even_when_split() -> None:
+    assert _sse([b"\xef\xbb", b"\xbfdata: x\n\n"]) == [SSEEvent("message", "x")]
+    assert _ndjson([b"\xef\xbb\xbf{}\n"]) == ["{}"]
+    assert _sse([b"data: \xef\xbb\xbfkept\n\n"]) == [SSEEvent("message", "\ufeffkept")]  # only a leading one

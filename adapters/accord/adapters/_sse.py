@@ -25,7 +25,7 @@ class SSEDecoder:
     __slots__ = ("_data", "_decoder", "_event", "_id", "_last_id", "_pending", "_saw_cr")
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")  # a leading BOM is dropped
         self._pending = ""
         self._saw_cr = False
         self._event = ""
@@ -111,7 +111,7 @@ class NDJSONDecoder:
     __slots__ = ("_decoder", "_pending")
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")  # a leading BOM is dropped
         self._pending = ""
 
     def feed(self, chunk: bytes) -> list[str]:

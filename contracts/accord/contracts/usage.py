@@ -30,7 +30,9 @@ class Usage(Frozen):
         if isinstance(value, dict) and "total_tokens" in value:
             value = dict(value)
             total = value.pop("total_tokens")
-            expected = int(value.get("input_tokens", 0)) + int(value.get("output_tokens", 0))
+            parts = (value.get("input_tokens", 0), value.get("output_tokens", 0))
+            # Only whole numbers are compared here; anything else is reported by the field validation.
+            expected = sum(parts) if all(isinstance(p, int) for p in parts) else total
             if total != expected:
                 raise ValueError(f"total_tokens {total} != input_tokens + output_tokens ({expected})")
         return value
