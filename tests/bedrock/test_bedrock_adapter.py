@@ -254,6 +254,14 @@ async def test_full_request_maps_to_valid_converse_body() -> None:
     assert seen[0].url.raw_path.decode().endswith("/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse")
 
 
+async def test_tool_choice_none_leaves_the_tools_out() -> None:
+    adapter, seen = make(ok(converse([{"text": "ok"}])))
+    await adapter.complete(Request(model=MODEL, messages=[Message.user("hi")], tools=[WEATHER], tool_choice="none"))
+    body = body_of(seen[0])
+    assert "toolConfig" not in body
+    assert_valid_converse(body)
+
+
 @pytest.mark.parametrize(
     ("choice", "wire"),
     [("auto", {"auto": {}}), ("required", {"any": {}}), (["get_weather"], {"tool": {"name": "get_weather"}})],
@@ -312,7 +320,15 @@ async def test_reasoning_none_sends_nothing_and_unknown_family_refuses() -> None
 @pytest.mark.parametrize(
     "request_kwargs",
     [
-        {"messages": [Message.user("hi")], "tools": [WEATHER], "tool_choice": "none"},
+        {
+            "messages": [
+                Message.user("hi"),
+                Message.assistant(tool_calls=[ToolCall(id="t", name="get_weather")]),
+                Message.tool("t", "sunny"),
+            ],
+            "tools": [WEATHER],
+            "tool_choice": "none",
+        },
         {"messages": [Message.user("hi")], "tools": [WEATHER, Tool(name="b")], "tool_choice": ["get_weather", "b"]},
         {"messages": [Message.user("hi")], "tools": [WEATHER], "parallel_tool_calls": False},
         {"messages": [Message.user([ImagePart(url="https://x/a.png")])]},

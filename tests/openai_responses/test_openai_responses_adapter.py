@@ -427,6 +427,13 @@ async def test_unsupported_parameters_are_refused(kwargs: dict[str, Any]) -> Non
     assert seen == []
 
 
+def test_profile_refuses_what_the_wire_lacks() -> None:
+    adapter = OpenAIResponsesAdapter(api_key="k")
+    unsupported = adapter.profile("o3-mini").parameters.unsupported
+    assert {"stop", "seed", "temperature"} <= unsupported  # the wire's gaps added to the catalog's own
+    assert {"stop", "seed"} == adapter.profile("gpt-4o").parameters.unsupported
+
+
 def test_reasoning_signature_round_trip() -> None:
     assert decode_reasoning_signature(encode_reasoning_signature("rs_1", "gA==")) == ("rs_1", "gA==")
     assert decode_reasoning_signature(encode_reasoning_signature("rs_1", None)) == ("rs_1", None)

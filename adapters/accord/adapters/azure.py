@@ -138,11 +138,13 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
 
     def profile(self, model: str) -> ModelProfile:
         """Deployment names are the caller's: `base_model` says which catalog model a deployment runs."""
-        if self.base_model is None:
-            return super().profile(model)
         cached = self._profiles.get(model)
         if cached is None:
-            cached = catalog_profile(self._catalog_provider, self.base_model).model_copy(update={"model": model})
+            cached = catalog_profile(self._catalog_provider, self.base_model or model).model_copy(
+                update={"model": model}
+            )
+            if self.api == "responses":
+                cached = openai_responses.responses_profile(cached)
             if self._profile_override is not None:
                 cached = cached.merged_with(self._profile_override)
             self._profiles[model] = cached

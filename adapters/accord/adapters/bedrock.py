@@ -237,6 +237,15 @@ def _messages(request: Request, ctx: WireContext) -> tuple[list[dict[str, Any]],
 def _tool_config(request: Request, ctx: WireContext) -> dict[str, Any] | None:
     if not request.tools:
         return None
+    choice = request.tool_choice
+    if choice is not None and choice.mode == "none":
+        # Converse has no "none": leaving the tools out says it, unless the history already holds tool blocks,
+        # which Converse only accepts alongside a toolConfig.
+        if any(m.tool_calls or m.tool_results for m in request.messages):
+            raise _unsupported(
+                "has no tool_choice 'none' once the conversation holds tool calls", "tool_choice_none", ctx.model
+            )
+        return None
     tools: list[dict[str, Any]] = []
     for tool in request.tools:
         spec: dict[str, Any] = {"name": ctx.names.wire(tool.name), "inputSchema": {"json": ctx.tool_parameters(tool)}}
@@ -247,7 +256,6 @@ def _tool_config(request: Request, ctx: WireContext) -> dict[str, Any] | None:
             spec["strict"] = strict
         tools.append({"toolSpec": spec})
     config: dict[str, Any] = {"tools": tools}
-    choice = request.tool_choice
     if choice is not None:
         if choice.mode == "auto":
             config["toolChoice"] = {"auto": {}}
@@ -255,10 +263,8 @@ def _tool_config(request: Request, ctx: WireContext) -> dict[str, Any] | None:
             config["toolChoice"] = {"any": {}}
         elif choice.mode == "specific" and len(choice.names) == 1:
             config["toolChoice"] = {"tool": {"name": ctx.names.wire(choice.names[0])}}
-        elif choice.mode == "specific":
-            raise _unsupported("can force one named tool, not several", "tool_choice_names", ctx.model)
         else:
-            raise _unsupported("has no tool_choice 'none'", "tool_choice_none", ctx.model)
+            raise _unsupported("can force one named tool, not several", "tool_choice_names", ctx.model)
     return config
 
 

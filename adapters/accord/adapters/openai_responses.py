@@ -13,6 +13,7 @@ from accord.contracts import (
     ImagePart,
     InvalidRequestError,
     Message,
+    ModelProfile,
     Part,
     ProviderError,
     ProviderInfo,
@@ -29,6 +30,7 @@ from accord.contracts import (
     UnsupportedFeatureError,
     Usage,
 )
+from accord.contracts.profile import SamplingParam
 
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
@@ -505,6 +507,19 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
 )
 
 
+# Request parameters the Responses API has no field for, whatever the model: added to every profile.
+WIRE_UNSUPPORTED: frozenset[SamplingParam] = frozenset({"stop", "seed"})
+
+
+def responses_profile(profile: ModelProfile) -> ModelProfile:
+    """A catalog profile (written for Chat Completions) as the Responses API serves that model."""
+    rules = profile.parameters
+    if rules.unsupported >= WIRE_UNSUPPORTED:
+        return profile
+    parameters = rules.model_copy(update={"unsupported": rules.unsupported | WIRE_UNSUPPORTED})
+    return profile.model_copy(update={"parameters": parameters})
+
+
 class OpenAIResponsesAdapter(HTTPAdapter):
     """The Responses API on api.openai.com; model facts come from the OpenAI catalog."""
 
@@ -516,6 +531,9 @@ class OpenAIResponsesAdapter(HTTPAdapter):
     def __init__(self, **options: Any) -> None:
         options.setdefault("catalog_provider", "openai")
         super().__init__(**options)
+
+    def profile(self, model: str) -> ModelProfile:
+        return responses_profile(super().profile(model))
 
     def _headers(self, ctx: WireContext) -> dict[str, str]:
         headers = dict(self.extra_headers)
