@@ -128,8 +128,11 @@ async def test_headers_url_and_minimal_body() -> None:
     assert sent.headers["anthropic-version"] == "2023-06-01"
     assert "authorization" not in sent.headers
     # max_tokens is required by the API: the catalog default fills it.
-    assert recorder.sent == {"model": MODEL, "max_tokens": 4096, "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "hi"}]}]}  # fmt: skip
+    assert recorder.sent == {
+        "model": MODEL,
+        "max_tokens": 4096,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+    }
     assert response.text == "ok"
     validate_request(recorder.sent)
 
@@ -178,9 +181,12 @@ async def test_images_and_documents_base64_and_url() -> None:
             "title": "report.pdf",
         },
         {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
-        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain words"},
-         "title": "notes"},
-    ]  # fmt: skip
+        {
+            "type": "document",
+            "source": {"type": "text", "media_type": "text/plain", "data": "plain words"},
+            "title": "notes",
+        },
+    ]
     validate_request(body)
 
 
@@ -354,8 +360,9 @@ async def test_own_signed_thinking_is_sent_back_and_foreign_thinking_is_not() ->
 async def test_an_assistant_turn_with_nothing_to_send_is_left_out() -> None:
     foreign = Message.assistant([ThinkingPart(text="x", signature="s", provider="openai")])
     body = await sent_body(request(Message.user("a"), foreign, Message.user("b")))
-    assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text",
-                                                                                           "text": "b"}]}]  # fmt: skip
+    assert body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
+    ]
 
 
 async def test_provider_options_pass_through_and_merge() -> None:
@@ -419,10 +426,12 @@ async def test_response_blocks_usage_and_headers() -> None:
 
 async def test_response_continues_the_conversation() -> None:
     payload = message_body(
-        [{"type": "thinking", "thinking": "t", "signature": "s1"}, {"type": "tool_use", "id": "toolu_7",
-                                                                    "name": "get_weather", "input": {"city": "Rome"}}],
+        [
+            {"type": "thinking", "thinking": "t", "signature": "s1"},
+            {"type": "tool_use", "id": "toolu_7", "name": "get_weather", "input": {"city": "Rome"}},
+        ],
         stop="tool_use",
-    )  # fmt: skip
+    )
     recorder = Recorder(body=payload)
     adapter = adapter_for(recorder)
     first = await adapter.complete(request(tools=[WEATHER], reasoning=1024))
@@ -508,17 +517,24 @@ START = {
         "content": [],
         "stop_reason": None,
         "stop_sequence": None,
-        "usage": {"input_tokens": 50, "cache_read_input_tokens": 10, "cache_creation_input_tokens": 0,
-                  "output_tokens": 1},
+        "usage": {
+            "input_tokens": 50,
+            "cache_read_input_tokens": 10,
+            "cache_creation_input_tokens": 0,
+            "output_tokens": 1,
+        },
     },
-}  # fmt: skip
+}
 
 
 def full_stream() -> bytes:
     return sse(
         START,
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "",
-                                                                       "signature": ""}},
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+        },
         {"type": "ping"},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Let me "}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "think."}},
@@ -531,23 +547,34 @@ def full_stream() -> bytes:
         {"type": "content_block_delta", "index": 2, "delta": {"type": "citations_delta", "citation": {}}},
         {"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "wörld"}},
         {"type": "content_block_stop", "index": 2},
-        {"type": "content_block_start", "index": 3, "content_block": {"type": "tool_use", "id": "toolu_a",
-                                                                       "name": "get_weather", "input": {}}},
+        {
+            "type": "content_block_start",
+            "index": 3,
+            "content_block": {"type": "tool_use", "id": "toolu_a", "name": "get_weather", "input": {}},
+        },
         {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": ""}},
-        {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta",
-                                                              "partial_json": "{\"city\": "}},
-        {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "\"Oslo\"}"}},
+        {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": '{"city": '}},
+        {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": '"Oslo"}'}},
         {"type": "content_block_stop", "index": 3},
-        {"type": "content_block_start", "index": 4, "content_block": {"type": "tool_use", "id": "toolu_b",
-                                                                       "name": "get_weather", "input": {}}},
+        {
+            "type": "content_block_start",
+            "index": 4,
+            "content_block": {"type": "tool_use", "id": "toolu_b", "name": "get_weather", "input": {}},
+        },
         {"type": "content_block_stop", "index": 4},
-        {"type": "content_block_start", "index": 5, "content_block": {"type": "server_tool_use", "id": "s",
-                                                                       "name": "web_search", "input": {}}},
+        {
+            "type": "content_block_start",
+            "index": 5,
+            "content_block": {"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}},
+        },
         {"type": "content_block_stop", "index": 5},
-        {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
-         "usage": {"output_tokens": 40, "input_tokens": 60, "cache_read_input_tokens": None}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": 40, "input_tokens": 60, "cache_read_input_tokens": None},
+        },
         {"type": "message_stop"},
-    )  # fmt: skip
+    )
 
 
 async def collect(adapter: AnthropicAdapter, req: Request) -> list[Any]:
@@ -575,8 +602,9 @@ async def test_full_stream_sequence() -> None:
     starts = [e for e in events if isinstance(e, ToolCallStart)]
     assert [(s.id, s.name) for s in starts] == [("toolu_a", "get_weather"), ("toolu_b", "get_weather")]
     for start in starts:
-        fragments = "".join(e.arguments_fragment for e in events if isinstance(e, ToolCallDelta) and
-                            e.index == start.index)  # fmt: skip
+        fragments = "".join(
+            e.arguments_fragment for e in events if isinstance(e, ToolCallDelta) and e.index == start.index
+        )
         end = next(e for e in events if isinstance(e, ToolCallEnd) and e.index == start.index)
         assert json.loads(fragments) == end.call.arguments
     assert [c.arguments for c in response.tool_calls] == [{"city": "Oslo"}, {}]
@@ -665,8 +693,9 @@ async def test_in_stream_error_event_raises_typed_error_with_partial() -> None:
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "partial"}},
     )
-    tail = b"event: error\n" + sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-                                   named=False)  # fmt: skip
+    tail = b"event: error\n" + sse(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, named=False
+    )
     seen: list[Any] = []
 
     async def run() -> None:
@@ -684,9 +713,13 @@ async def test_in_stream_error_event_raises_typed_error_with_partial() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "cls"),
-    [("rate_limit_error", RateLimitError), ("api_error", ServerError), ("billing_error", QuotaExceededError),
-     ("invalid_request_error", InvalidRequestError)],
-)  # fmt: skip
+    [
+        ("rate_limit_error", RateLimitError),
+        ("api_error", ServerError),
+        ("billing_error", QuotaExceededError),
+        ("invalid_request_error", InvalidRequestError),
+    ],
+)
 async def test_in_stream_error_types(kind: str, cls: type[Exception]) -> None:
     raw = sse(START, {"type": "error", "error": {"type": kind, "message": "boom"}})
     with pytest.raises(cls):
@@ -696,10 +729,13 @@ async def test_in_stream_error_types(kind: str, cls: type[Exception]) -> None:
 async def test_stream_cut_before_message_stop() -> None:
     raw = sse(
         START,
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "n",
-                                                                       "input": {}}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"a\":"}},
-    )  # fmt: skip
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "tool_use", "id": "t", "name": "n", "input": {}},
+        },
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"a":'}},
+    )
     with pytest.raises(StreamInterruptedError) as info:
         await collect(adapter_for(Recorder(raw=raw)), request())
     partial = info.value.partial
@@ -722,13 +758,16 @@ async def test_stream_garbage_frames(frame: bytes) -> None:
 async def test_max_tokens_cut_tool_arguments_keep_raw_fragment() -> None:
     raw = sse(
         START,
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "n",
-                                                                       "input": {}}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"a\": 1"}},
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "tool_use", "id": "t", "name": "n", "input": {}},
+        },
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"a": 1'}},
         {"type": "content_block_stop", "index": 0},
         {"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 9}},
         {"type": "message_stop"},
-    )  # fmt: skip
+    )
     response = (await collect(adapter_for(Recorder(raw=raw)), request()))[-1].response
     assert response.finish_reason == "length"
     assert response.tool_calls[0].raw_arguments == '{"a": 1'
@@ -744,20 +783,35 @@ def error_body(kind: str, message: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("status", "kind", "message", "cls", "retryable"),
     [
-        (400, "invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum", ContextWindowExceededError,
-         False),
+        (
+            400,
+            "invalid_request_error",
+            "prompt is too long: 210000 tokens > 200000 maximum",
+            ContextWindowExceededError,
+            False,
+        ),
         (400, "invalid_request_error", "max_tokens: must be at most 64000", InvalidRequestError, False),
         (401, "authentication_error", "invalid x-api-key", AuthenticationError, False),
         (402, "billing_error", "credit balance is too low", QuotaExceededError, False),
         (404, "not_found_error", "model: claude-x", NotFoundError, False),
-        (413, "request_too_large", "Request exceeds the maximum allowed number of bytes; prompt is too long",
-         InvalidRequestError, False),
-        (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", RateLimitError,
-         True),
+        (
+            413,
+            "request_too_large",
+            "Request exceeds the maximum allowed number of bytes; prompt is too long",
+            InvalidRequestError,
+            False,
+        ),
+        (
+            429,
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+            RateLimitError,
+            True,
+        ),
         (500, "api_error", "Internal server error", ServerError, True),
         (529, "overloaded_error", "Overloaded", OverloadedError, True),
     ],
-)  # fmt: skip
+)
 async def test_error_classification(
     status: int, kind: str, message: str, cls: type[ProviderError], retryable: bool
 ) -> None:

@@ -235,10 +235,12 @@ async def test_tools_and_function_round_trip_with_synthesized_ids() -> None:
     assert body["contents"][1] == {
         "role": "model",
         "parts": [
-            {"functionCall": {"id": "call_resp1_0", "name": "get_weather", "args": {"city": "Paris"}},
-             "thoughtSignature": "U0lH"},
+            {
+                "functionCall": {"id": "call_resp1_0", "name": "get_weather", "args": {"city": "Paris"}},
+                "thoughtSignature": "U0lH",
+            },
         ],
-    }  # fmt: skip
+    }
     # The function's name comes from the earlier call; media follow the response; the user's words join the turn.
     assert body["contents"][2] == {
         "role": "user",
@@ -506,14 +508,16 @@ def full_stream() -> bytes:
         chunk([{"text": "Héllo "}], candidatesTokenCount=2, thoughtsTokenCount=25),
         chunk([{"text": "wörld", "thoughtSignature": "U0lH"}], candidatesTokenCount=4, thoughtsTokenCount=25),
         chunk(
-            [{"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}},
-             {"functionCall": {"name": "get_weather", "args": {}}}],
+            [
+                {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}},
+                {"functionCall": {"name": "get_weather", "args": {}}},
+            ],
             finish="STOP",
             candidatesTokenCount=9,
             thoughtsTokenCount=25,
             cachedContentTokenCount=4,
         ),
-    )  # fmt: skip
+    )
 
 
 async def collect(adapter: GeminiAdapter, req: Request) -> list[Any]:
@@ -646,8 +650,12 @@ def rpc(code: int, status: str, message: str, *details: dict[str, Any]) -> dict[
     return {"error": {"code": code, "message": message, "status": status, "details": list(details)}}
 
 
-ERROR_INFO = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-              "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}  # fmt: skip
+ERROR_INFO = {
+    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+    "reason": "API_KEY_INVALID",
+    "domain": "googleapis.com",
+    "metadata": {"service": "generativelanguage.googleapis.com"},
+}
 QUOTA = {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaMetric": "m", "quotaId": "q"}]}
 RETRY = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}
 
@@ -655,11 +663,23 @@ RETRY = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s
 @pytest.mark.parametrize(
     ("status", "body", "cls", "retry_after"),
     [
-        (400, rpc(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", ERROR_INFO),
-         AuthenticationError, None),
-        (400, rpc(400, "INVALID_ARGUMENT", "The input token count (1200000) exceeds the maximum number of tokens "
-                  "allowed (1048576)."), ContextWindowExceededError, None),
-        (400, rpc(400, "INVALID_ARGUMENT", "Unknown name \"foo\": Cannot find field."), InvalidRequestError, None),
+        (
+            400,
+            rpc(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", ERROR_INFO),
+            AuthenticationError,
+            None,
+        ),
+        (
+            400,
+            rpc(
+                400,
+                "INVALID_ARGUMENT",
+                "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+            ),
+            ContextWindowExceededError,
+            None,
+        ),
+        (400, rpc(400, "INVALID_ARGUMENT", 'Unknown name "foo": Cannot find field.'), InvalidRequestError, None),
         (403, rpc(403, "PERMISSION_DENIED", "Permission denied"), PermissionDeniedError, None),
         (404, rpc(404, "NOT_FOUND", "models/x is not found for API version v1beta"), NotFoundError, None),
         (429, rpc(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota", QUOTA, RETRY), RateLimitError, 37.0),
@@ -668,7 +688,7 @@ RETRY = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s
         (504, rpc(504, "DEADLINE_EXCEEDED", "Deadline exceeded"), ServerError, None),
         (400, [rpc(400, "INVALID_ARGUMENT", "bad", ERROR_INFO)], AuthenticationError, None),
     ],
-)  # fmt: skip
+)
 async def test_error_classification(
     status: int, body: Any, cls: type[ProviderError], retry_after: float | None
 ) -> None:
@@ -705,8 +725,9 @@ async def test_retry_info_drives_the_wait() -> None:
     def handler(req: httpx.Request) -> httpx.Response:
         calls["n"] += 1
         if calls["n"] == 1:
-            return httpx.Response(429, json=rpc(429, "RESOURCE_EXHAUSTED", "quota", QUOTA,
-                                                {**RETRY, "retryDelay": "2.5s"}))  # fmt: skip
+            return httpx.Response(
+                429, json=rpc(429, "RESOURCE_EXHAUSTED", "quota", QUOTA, {**RETRY, "retryDelay": "2.5s"})
+            )
         return httpx.Response(200, json=answer([{"text": "ok"}]))
 
     response = await adapter_for(handler, max_retries=2, retry_policy=RetryPolicy(sleep=sleep)).complete(request())

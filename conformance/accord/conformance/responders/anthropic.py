@@ -140,16 +140,19 @@ class AnthropicResponder:
         start_usage = {**self.usage(answer), "output_tokens": 1}
         start_usage.pop("output_tokens_details", None)
         events: list[tuple[str | None, Any]] = [
-            ("message_start", {"type": "message_start", "message": {**self._message(answer, request),
-                                                                     "usage": start_usage}}),
+            (
+                "message_start",
+                {"type": "message_start", "message": {**self._message(answer, request), "usage": start_usage}},
+            ),
             ("ping", {"type": "ping"}),
-        ]  # fmt: skip
+        ]
         index = 0
 
         def block(start: dict[str, Any], deltas: list[dict[str, Any]]) -> None:
             nonlocal index
-            events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                   "content_block": start}))  # fmt: skip
+            events.append(
+                ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start})
+            )
             for delta in deltas:
                 events.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
             events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
