@@ -166,6 +166,7 @@ async def test_request_body_maps_options_tools_images_and_history() -> None:
     assert body["messages"][4] == {"role": "tool", "content": "Error: orphan", "tool_name": "get.weather"}
     assert body["tools"][0]["function"]["name"] == "get.weather"  # Ollama accepts dots: no renaming
     assert response.text == "ok"
+    assert response.id == "ollama"  # no created_at in this answer
     assert "authorization" not in recorder.requests[0].headers
 
 
@@ -185,7 +186,12 @@ async def test_tool_choice_none_sends_no_tools_and_forcing_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("reasoning", "think"),
-    [(Reasoning(effort="high"), "high"), (Reasoning(effort="none"), False), (Reasoning(effort="max"), True)],
+    [
+        (Reasoning(effort="high"), "high"),
+        (Reasoning(effort="max"), "max"),
+        (Reasoning(effort="none"), False),
+        (Reasoning(effort="xhigh"), True),
+    ],
 )
 async def test_think(reasoning: Reasoning, think: Any) -> None:
     recorder = Recorder(lambda r: httpx.Response(200, json=final("ok", thinking="because")))

@@ -12,10 +12,11 @@ from pydantic import SecretStr
 
 from accord.adapters import connect
 from accord.adapters._base import NativeOutput
-from accord.adapters.watsonx import IAMTokenAuth, WatsonxAdapter, error_details, map_finish
+from accord.adapters.watsonx import IAMTokenAuth, TokenProviderAuth, WatsonxAdapter, error_details, map_finish
 from accord.contracts import (
     AuthenticationError,
     ConfigurationError,
+    ContextWindowExceededError,
     ImagePart,
     InvalidRequestError,
     Message,
@@ -96,6 +97,7 @@ class Server:
             max_retries=0,
             **options,
         )
+        assert adapter.iam is not None
         adapter.iam.clock = self.clock
         return adapter
 
@@ -127,6 +129,7 @@ async def test_token_is_exchanged_once_and_cached() -> None:
     await adapter.complete(ask())
     assert server.issued == 1
     assert [r.headers["authorization"] for r in server.chat_requests] == ["Bearer token-1", "Bearer token-1"]
+    assert adapter.iam is not None
     assert adapter.iam.exchanges == 1
 
 
@@ -197,6 +200,7 @@ async def test_iam_refusal_is_an_authentication_error_that_never_shows_the_key()
     assert API_KEY not in json.dumps(info.value.body)
     assert API_KEY not in repr(adapter)
     assert API_KEY not in repr(adapter.iam)
+    assert adapter.iam is not None
 
 
 async def test_iam_answer_without_token() -> None:
@@ -529,3 +533,40 @@ def test_error_details_shapes() -> None:
     assert error_details({"error": "flat"}, "f").message == "flat"
     assert error_details({}, "fallback").message == "fallback"
     assert error_details("", "fallback").message == "fallback"
+
+
+async def test_token_provider_replaces_the_iam_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WATSONX_API_KEY", raising=False)
+    seen: list[str] = []
+
+    def chat(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        return httpx.Response(200, json=answer())
+
+    async def minted() -> str:
+        return "cpd-token"
+
+    for provider in (minted, lambda: "sync-token"):
+        adapter = WatsonxAdapter(
+            project_id="p", token_provider=provider, http_client=httpx.AsyncClient(transport=httpx.MockTransport(chat))
+        )
+        assert adapter.iam is None
+        await adapter.complete(ask())
+    assert seen == ["Bearer cpd-token", "Bearer sync-token"]
+
+
+async def test_context_window_phrase() -> None:
+    message = (
+        "Invalid input argument for Model 'ibm/granite-3-3-8b-instruct': the number of input tokens 140000 "
+        "cannot exceed the total tokens limit 131072 for this model"
+    )
+    body = {"errors": [{"code": "invalid_input_argument", "message": message}], "trace": "t", "status_code": 400}
+    server = Server(Clock(), chat=lambda r: httpx.Response(400, json=body))
+    with pytest.raises(ContextWindowExceededError):
+        await server.adapter().complete(ask())
+
+
+def test_token_provider_auth_is_async_only() -> None:
+    auth = TokenProviderAuth(lambda: "t")
+    with pytest.raises(RuntimeError):
+        next(auth.sync_auth_flow(httpx.Request("GET", "https://x")))

@@ -140,8 +140,8 @@ def _think(request: Request, model: str) -> bool | str | None:
         return True
     if reasoning.effort == "none":
         return False
-    # Ollama names three levels (gpt-oss); the others ask for thinking without a level.
-    return reasoning.effort if reasoning.effort in ("low", "medium", "high") else True
+    # Ollama names four levels (`think` in the spec); the others ask for thinking without a level.
+    return reasoning.effort if reasoning.effort in ("low", "medium", "high", "max") else True
 
 
 def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
@@ -226,6 +226,12 @@ def _call_id(call: Mapping[str, Any], position: int) -> str:
     return given if isinstance(given, str) and given else f"call_{position}"
 
 
+def response_id(payload: Mapping[str, Any]) -> str:
+    """Ollama answers carry no id: the creation timestamp names the answer (stable for a recorded answer)."""
+    created = payload.get("created_at")
+    return f"ollama-{created}" if isinstance(created, str) and created else "ollama"
+
+
 def _timings(payload: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
     return {k: payload[k] for k in keys if k in payload}
@@ -259,7 +265,7 @@ def from_wire(payload: Any, ctx: WireContext, adapter: OllamaAdapter, headers: M
         parts.append(ToolCall(id=_call_id(call, len(seen) - 1), name=name, arguments=arguments))
     raw = payload.get("done_reason")
     return Response(
-        id="",
+        id=response_id(payload),
         model=str(payload.get("model") or ctx.model),
         parts=parts,
         finish_reason=map_finish(raw, bool(seen)),
@@ -314,6 +320,7 @@ class ChatStreamDecoder(StreamDecoder):
             raise self.adapter.stream_error(obj, self.ctx.model)
         if obj.get("model"):
             self.asm.model = str(obj["model"])
+        self.asm.response_id = self.asm.response_id or response_id(obj)
         events: list[StreamEvent] = []
         message = obj.get("message") or {}
         thinking = message.get("thinking")

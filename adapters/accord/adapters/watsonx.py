@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from typing import Any, ClassVar
 
 import httpx
@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from accord.contracts import (
     AuthenticationError,
     ConfigurationError,
+    ContextWindowExceededError,
     DocumentPart,
     FinishReason,
     ImagePart,
@@ -369,6 +370,10 @@ def error_details(body: Any, fallback: str) -> ErrorDetails:
 
 ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(QuotaExceededError, code="token_quota_reached"),
+    # 400 invalid_input_argument: "...the number of input tokens 4098 cannot exceed the total tokens limit 4096..."
+    ErrorRule(
+        ContextWindowExceededError, pattern=r"\bthe number of input tokens \d+ cannot exceed the total tokens limit\b"
+    ),
     ErrorRule(AuthenticationError, code="authentication_token_expired"),
 )
 
@@ -467,6 +472,24 @@ class IAMTokenAuth(httpx.Auth):
         raise RuntimeError("accord adapters are async: IAMTokenAuth has no sync flow")
 
 
+class TokenProviderAuth(httpx.Auth):
+    """A bearer token from a caller's callable on every request (Cloud Pak for Data, or tokens minted elsewhere);
+    the callable owns caching and refresh."""
+
+    def __init__(self, provider: Callable[[], str | Awaitable[str]]) -> None:
+        self.provider = provider
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = self.provider()
+        if not isinstance(token, str):
+            token = await token
+        request.headers["Authorization"] = "Bearer " + token
+        yield request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("accord adapters are async: TokenProviderAuth has no sync flow")
+
+
 # --- the adapter ---------------------------------------------------------------------------------------------
 
 
@@ -488,8 +511,11 @@ class WatsonxAdapter(HTTPAdapter):
         api_version: str = DEFAULT_VERSION,
         iam_url: str | None = None,
         base_url: str | None = None,
+        token_provider: Callable[[], str | Awaitable[str]] | None = None,
         **options: Any,
     ) -> None:
+        # A token provider replaces the IAM exchange, so no API key is needed then.
+        self.requires_key = token_provider is None  # type: ignore[misc]
         super().__init__(base_url=base_url or os.environ.get("WATSONX_URL"), **options)
         project_id = project_id or (None if space_id else os.environ.get("WATSONX_PROJECT_ID"))
         space_id = space_id or (None if project_id else os.environ.get("WATSONX_SPACE_ID"))
@@ -499,11 +525,17 @@ class WatsonxAdapter(HTTPAdapter):
             raise ConfigurationError("watsonx: a project_id or space_id is required (or WATSONX_PROJECT_ID)")
         self.scope = {"project_id": project_id} if project_id else {"space_id": str(space_id)}
         self.api_version = api_version
-        assert self.api_key is not None  # requires_key: the base refused a missing key
-        self.iam = IAMTokenAuth(self.api_key, iam_url or os.environ.get("WATSONX_IAM_URL") or DEFAULT_IAM_URL)
+        self.iam: IAMTokenAuth | None = None
+        self.auth: httpx.Auth
+        if token_provider is not None:
+            self.auth = TokenProviderAuth(token_provider)
+        else:
+            assert self.api_key is not None  # requires_key: the base refused a missing key
+            self.iam = IAMTokenAuth(self.api_key, iam_url or os.environ.get("WATSONX_IAM_URL") or DEFAULT_IAM_URL)
+            self.auth = self.iam
 
     def _secrets(self) -> tuple[str, ...]:
-        return self.iam.secrets()
+        return self.iam.secrets() if self.iam is not None else super()._secrets()
 
     def _headers(self, ctx: WireContext) -> dict[str, str]:
         return {**self.extra_headers, "Accept": "text/event-stream" if ctx.streaming else "application/json"}
@@ -515,7 +547,7 @@ class WatsonxAdapter(HTTPAdapter):
         return {"version": self.api_version}
 
     def _wire_auth(self, ctx: WireContext) -> httpx.Auth | None:
-        return self.iam
+        return self.auth
 
     def _wire_request(self, request: Request, ctx: WireContext) -> dict[str, Any]:
         return to_wire(request, ctx, self.scope)
