@@ -61,4 +61,5 @@ def test_the_oracles_catch_a_bad_cassette() -> None:
     assert interaction.response is not None
     interaction.response.body = {"json": {"id": "resp_x", "object": "response"}}
     checks = [o for o in oracles_for("openai_responses") if o.name.endswith("sdk-types")]
-    assert checks and checks[0].check(OracleInput(cassette=cassette, interaction=interaction))
+    assert checks
+    assert checks[0].check(OracleInput(cassette=cassette, interaction=interaction))
