@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -262,3 +266,44 @@ def test_lazy_names() -> None:
     assert "__version__" in adapters_pkg.__all__
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         _ = adapters_pkg.nope  # type: ignore[attr-defined]
+
+
+class SlowSSE(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        frames = [{"choices": [{"index": 0, "delta": {"content": t}}]} for t in ("a", "b", "c")]
+        frames.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        with contextlib.suppress(OSError):
+            for frame in frames:
+                self.wfile.write(f"data: {json.dumps(frame)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(b"data: [DONE]\n\n")
+        self.close_connection = True
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_sync_stream_resumes_after_next_iter_over_a_real_connection() -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SlowSSE)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        model = connect("openai:gpt-4o-mini", api_key=KEY, base_url=f"http://127.0.0.1:{httpd.server_address[1]}/v1")
+        stream = model.stream_sync("x")
+        first = next(iter(stream))  # the throwaway iterator must not close the connection
+        rest = list(stream)
+        assert isinstance(first, TextDelta)
+        assert first.text == "a"
+        assert [type(e) for e in rest] == [TextDelta, TextDelta, StreamEnd]
+        assert stream.response.text == "abc"
+        assert list(stream) == []  # exhausted and closed
+        run_sync(model.aclose())
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()

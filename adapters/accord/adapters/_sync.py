@@ -55,17 +55,23 @@ class SyncStream:
             self._iterator = aiter(self._stream)
 
     def __iter__(self) -> Iterator[StreamEvent]:
+        # The stream is its own iterator: `next(iter(s))` then `for e in s` continues the same stream (a throwaway
+        # generator here would close the connection when garbage-collected).
         self._open()
-        assert self._iterator is not None
-        iterator = self._iterator
+        return self
+
+    def __next__(self) -> StreamEvent:
+        self._open()
+        if self._closed or self._iterator is None:
+            raise StopIteration
         try:
-            while True:
-                try:
-                    yield run_sync(_next(iterator))
-                except StopAsyncIteration:
-                    return
-        finally:
+            return run_sync(_next(self._iterator))
+        except StopAsyncIteration:
             self.close()
+            raise StopIteration from None
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self._stream is not None and not self._closed:
