@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 # A fixed corpus covering the shapes that trip dialects up; the structured-output helper's hypothesis strategies
@@ -69,15 +70,17 @@ CORPUS: tuple[dict[str, Any], ...] = (
 )
 
 
-def _generated(count: int) -> list[dict[str, Any]]:
-    """Schemas from the structured-output helper's strategies, drawn deterministically (empty when absent)."""
+@cache
+def _generated(count: int) -> tuple[dict[str, Any], ...]:
+    """Schemas from the structured-output helper's strategies, drawn deterministically once per process (the
+    draw is the slow part; every adapter's dialect reuses it)."""
     try:
         from . import strategies
     except ImportError:
-        return []
+        return ()
     strategy = getattr(strategies, "json_schemas", None)
     if strategy is None:
-        return []
+        return ()
     from hypothesis import HealthCheck, given, settings
 
     drawn: list[dict[str, Any]] = []
@@ -90,10 +93,10 @@ def _generated(count: int) -> list[dict[str, Any]]:
         drawn.append(schema)
 
     collect()
-    return drawn
+    return tuple(drawn)
 
 
-def dialect_properties(dialect: str, *, generated: int = 25) -> list[str]:
+def dialect_properties(dialect: str, *, generated: int = 30) -> list[str]:
     """Problems found planning the corpus (and generated schemas) into `dialect` with strict requested:
     a transformed schema the dialect's rule checker rejects, or a plan that is not deterministic."""
     from accord.adapters import plan_schema
