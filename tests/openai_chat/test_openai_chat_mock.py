@@ -915,3 +915,28 @@ async def test_token_provider_auth_refreshes_after_401() -> None:
     response = await a.complete(req("q"))
     assert response.text == "Hello!"
     assert sent == ["Bearer t1", "Bearer t2"]
+
+
+async def test_cancellation_propagates_and_is_never_retried() -> None:
+    started = asyncio.Event()
+    calls: list[httpx.Request] = []
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        started.set()
+        await asyncio.sleep(3600)
+        return httpx.Response(200, json=completion())
+
+    hooks: list[Any] = []
+    client = httpx.AsyncClient(transport=httpx.MockTransport(hang))
+    a = OpenAIChatAdapter(api_key=KEY, http_client=client, max_retries=5, hooks=[hooks.append])
+    for run in (lambda: a.complete(req("q")), lambda: collect(a, req("q"))):
+        started.clear()
+        task = asyncio.create_task(run())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert len(calls) == 2  # one per call: a cancelled attempt is never retried
+    assert isinstance(hooks[-1], RequestFailed)
+    assert isinstance(hooks[-1].error, asyncio.CancelledError)
