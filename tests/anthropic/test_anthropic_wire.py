@@ -889,3 +889,16 @@ async def test_structured_output_native_and_forced_tool() -> None:
     response = await adapter_for(recorder).complete(request(output=City).with_(model="claude-sonnet-4-0"))
     assert recorder.sent["tool_choice"] == {"type": "tool", "name": "City"}
     assert response.output == City(name="Rome", population=3)
+
+
+async def test_foreign_call_ids_are_rewritten_consistently() -> None:
+    from accord.adapters.anthropic import wire_call_id
+
+    call = ToolCall(id="tooluse.abc:1", name="get_weather", arguments={})
+    history = [Message.user("q"), Message.assistant(tool_calls=[call]), Message.tool("tooluse.abc:1", "ok")]
+    body = await sent_body(request(*history, tools=[WEATHER]))
+    sent_id = body["messages"][1]["content"][0]["id"]
+    assert sent_id == body["messages"][2]["content"][0]["tool_use_id"] == wire_call_id("tooluse.abc:1")
+    assert sent_id.startswith("tooluse_abc_1_")
+    assert wire_call_id("toolu_01AbC-x") == "toolu_01AbC-x"
+    assert wire_call_id("a.b") != wire_call_id("a:b")  # the hash keeps different ids apart

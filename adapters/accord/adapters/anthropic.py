@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -60,6 +62,8 @@ def map_finish(raw: str | None) -> FinishReason:
 # Effort levels `output_config.effort` accepts (adaptive thinking); others have no Anthropic equivalent.
 _EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
 _USER_PARTS = (TextPart, ImagePart, DocumentPart)
+_CALL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+_CALL_ID_BAD = re.compile(r"[^a-zA-Z0-9_-]")
 
 
 def _unsupported(what: str, feature: str, model: str | None = None) -> UnsupportedFeatureError:
@@ -97,10 +101,24 @@ def _media_block(part: TextPart | ImagePart | DocumentPart) -> dict[str, Any]:
     return _document_block(part)
 
 
+def wire_call_id(call_id: str) -> str:
+    """A tool-use id Anthropic accepts (`^[a-zA-Z0-9_-]+$`). Ids from other providers' histories (Bedrock
+    `a.b:c`, ...) are rewritten deterministically, so a call and its result still pair up."""
+    if _CALL_ID.match(call_id):
+        return call_id
+    digest = hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:8]
+    return f"{_CALL_ID_BAD.sub('_', call_id)}_{digest}"
+
+
 def _tool_result_block(result: ToolResult) -> dict[str, Any]:
     content: str | list[dict[str, Any]]
     content = result.content if isinstance(result.content, str) else [_media_block(p) for p in result.content]
-    return {"type": "tool_result", "tool_use_id": result.call_id, "content": content, "is_error": result.is_error}
+    return {
+        "type": "tool_result",
+        "tool_use_id": wire_call_id(result.call_id),
+        "content": content,
+        "is_error": result.is_error,
+    }
 
 
 def _thinking_block(part: ThinkingPart) -> dict[str, Any] | None:
@@ -128,7 +146,12 @@ def _assistant_blocks(message: Message, ctx: WireContext) -> list[dict[str, Any]
                 blocks.append({"type": "text", "text": part.text})
         elif isinstance(part, ToolCall):
             blocks.append(
-                {"type": "tool_use", "id": part.id, "name": ctx.names.wire(part.name), "input": part.arguments}
+                {
+                    "type": "tool_use",
+                    "id": wire_call_id(part.id),
+                    "name": ctx.names.wire(part.name),
+                    "input": part.arguments,
+                }
             )
     return blocks
 
