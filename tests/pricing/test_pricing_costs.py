@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from accord.adapters._pricing import PriceTier, cost_of, sum_costs, tier_for
+from accord.adapters._pricing import cost_of, sum_costs, tier_for
 from accord.adapters.openai_chat import OpenAIChatAdapter
-from accord.contracts import Message, Pricing, Request, Usage
+from accord.contracts import Message, PriceTier, Pricing, Request, Usage
 
 # Each expected value below is worked out by hand in the comment next to it (USD; prices per 1M tokens).
 
@@ -138,14 +138,8 @@ async def test_response_cost_through_a_real_adapter_call() -> None:
     assert response.usage.cache_read_tokens == 4_000
 
 
-class TieredPricing(Pricing):
-    """What `Pricing` looks like once the contract carries tiers (the proposed `Pricing.tiers` field)."""
-
-    tiers: tuple[PriceTier, ...] = ()
-
-
 def test_tiers_carried_by_the_pricing_object_are_used() -> None:
-    pricing = TieredPricing(input=3.0, output=15.0, tiers=(PriceTier(above_input_tokens=100, input=6.0, output=30.0),))
+    pricing = Pricing(input=3.0, output=15.0, tiers=(PriceTier(above_input_tokens=100, input=6.0, output=30.0),))
     # 1_000 input, 10 output above the 100-token threshold: 1_000 * 6 + 10 * 30 = 6_300 per 1M
     assert cost_of(Usage(input_tokens=1_000, output_tokens=10), pricing) == pytest.approx(0.0063)
     # explicit tiers win over the object's

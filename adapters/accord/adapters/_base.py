@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -185,6 +186,7 @@ class HTTPAdapter:
             transport_factory=transport_factory,
             hooks=self.hooks,
         )
+        self._calls = itertools.count(1)  # numbers each call, so hooks can tie interleaved events together
         self._profile_override = profile
         self._catalog_provider = catalog_provider or self.name
         self._profiles: dict[str, ModelProfile] = {}
@@ -289,7 +291,7 @@ class HTTPAdapter:
         body = self._wire_request(request, ctx)
         log = AttemptLog()
         started = monotonic()
-        emit(self.hooks, RequestStart(self.name, ctx.model, streaming=False))
+        call_id = self._start(request, ctx)
         try:
             http_response = await self.core.post(
                 self._wire_url(ctx),
@@ -301,6 +303,7 @@ class HTTPAdapter:
                 total_timeout=request.timeout,
                 params=self._wire_params(ctx),
                 auth=self._wire_auth(ctx),
+                call_id=call_id,
             )
             try:
                 payload = http_response.json()
@@ -310,7 +313,7 @@ class HTTPAdapter:
                 ) from exc
             response = self._finish(self._wire_response(payload, ctx, http_response.headers), ctx, log.attempts)
         except BaseException as exc:
-            emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
+            emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started, call_id=call_id))
             raise
         emit(
             self.hooks,
@@ -321,9 +324,21 @@ class HTTPAdapter:
                 monotonic() - started,
                 usage=response.usage,
                 cost=response.cost,
+                call_id=call_id,
             ),
         )
         return response
+
+    def _start(self, request: Request, ctx: WireContext) -> int:
+        """Number a new call and announce it to the hooks."""
+        call_id = next(self._calls)
+        if self.hooks:
+            host = httpx.URL(self.base_url).host or None
+            event = RequestStart(
+                self.name, ctx.model, streaming=ctx.streaming, call_id=call_id, request=request, server_address=host
+            )
+            emit(self.hooks, event)
+        return call_id
 
     @asynccontextmanager
     async def open(self, request: Request, native_output: NativeOutput | None) -> AsyncIterator[EventStream]:
@@ -332,7 +347,7 @@ class HTTPAdapter:
         body = self._wire_request(request, ctx)
         log = AttemptLog()
         started = monotonic()
-        emit(self.hooks, RequestStart(self.name, ctx.model, streaming=True))
+        call_id = self._start(request, ctx)
         async with AsyncExitStack() as exits:
 
             async def attempt() -> tuple[httpx.Response, StreamDecoder, list[StreamEvent], AsyncIterator[bytes]]:
@@ -370,13 +385,16 @@ class HTTPAdapter:
                 return http_response, decoder, first, chunks
 
             try:
-                http_response, decoder, first, chunks = await self.core.retrying(ctx.model, attempt, log)
+                http_response, decoder, first, chunks = await self.core.retrying(
+                    ctx.model, attempt, log, call_id=call_id
+                )
             except BaseException as exc:
-                emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
+                emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started, call_id=call_id))
                 raise
-            emit(self.hooks, FirstChunk(self.name, ctx.model, monotonic() - started))
             ttfc = monotonic() - started
-            yield EventStream(self._events(ctx, decoder, first, chunks, http_response.headers, log, started, ttfc))
+            emit(self.hooks, FirstChunk(self.name, ctx.model, ttfc, call_id=call_id))
+            events = self._events(ctx, decoder, first, chunks, http_response.headers, log, started, ttfc, call_id)
+            yield EventStream(events)
 
     async def _events(
         self,
@@ -388,9 +406,11 @@ class HTTPAdapter:
         log: AttemptLog,
         started: float,
         ttfc: float,
+        call_id: int = 0,
     ) -> AsyncIterator[StreamEvent]:
         pending = list(first)
         done = False
+        failed = False
         try:
             while True:
                 for event in pending:
@@ -406,6 +426,7 @@ class HTTPAdapter:
                                 time_to_first_chunk=ttfc,
                                 usage=response.usage,
                                 cost=response.cost,
+                                call_id=call_id,
                             ),
                         )
                         done = True
@@ -428,10 +449,16 @@ class HTTPAdapter:
                     ) from exc
                 pending = decoder.feed(chunk)
         except AccordError as exc:
+            failed = True
             if isinstance(exc, ProviderError) and exc.partial is None:
                 exc.partial = self._finish(decoder.partial(), ctx, log.attempts, headers)
-            emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started))
+            emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started, call_id=call_id))
             raise
+        finally:
+            if not done and not failed:
+                # The consumer stopped reading (break, close, cancellation) before the stream ended.
+                closed = GeneratorExit("the stream was closed before it ended")
+                emit(self.hooks, RequestFailed(self.name, ctx.model, closed, monotonic() - started, call_id=call_id))
 
     def _finish(
         self, response: Response, ctx: WireContext, attempts: int, headers: Mapping[str, str] | None = None

@@ -38,9 +38,7 @@ from typing import Any, Literal
 
 import httpx
 
-from accord.contracts import ConfigurationError, ModelProfile, Pricing
-
-from ._pricing import PriceTier
+from accord.contracts import ConfigurationError, ModelProfile, PriceTier, Pricing
 
 # Characters after which a catalog key may end inside a longer model id ("gpt-4o" matches "gpt-4o-audio").
 _BOUNDARIES = ("-", ":", "@", ".", "/", "_")

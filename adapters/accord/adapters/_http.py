@@ -92,12 +92,14 @@ class HTTPCore:
         for client in clients:
             await client.aclose()
 
-    async def retrying(self, model: str, attempt: Callable[[], Awaitable[T]], log: AttemptLog) -> T:
+    async def retrying(
+        self, model: str, attempt: Callable[[], Awaitable[T]], log: AttemptLog, *, call_id: int = 0
+    ) -> T:
         """Run `attempt` until it succeeds, fails for good, or retries run out."""
         retry = 0
         while True:
             log.attempts += 1
-            emit(self.hooks, AttemptStart(self.provider, model, log.attempts))
+            emit(self.hooks, AttemptStart(self.provider, model, log.attempts, call_id=call_id))
             try:
                 return await attempt()
             except AccordError as exc:
@@ -108,7 +110,7 @@ class HTTPCore:
                 if delay is None:
                     raise
                 retry += 1
-                emit(self.hooks, RetryScheduled(self.provider, model, log.attempts, delay, exc))
+                emit(self.hooks, RetryScheduled(self.provider, model, log.attempts, delay, exc, call_id=call_id))
                 await self.policy.sleep(delay)
 
     async def post(
@@ -123,6 +125,7 @@ class HTTPCore:
         total_timeout: float | None = None,
         params: Mapping[str, str] | None = None,
         auth: httpx.Auth | None = None,
+        call_id: int = 0,
     ) -> httpx.Response:
         """POST JSON and return the read 2xx response; error statuses raise typed errors (retried if allowed)."""
 
@@ -143,7 +146,7 @@ class HTTPCore:
                 raise on_error(response.status_code, response.headers, response.content)
             return response
 
-        return await self.retrying(model, attempt, log)
+        return await self.retrying(model, attempt, log, call_id=call_id)
 
     @asynccontextmanager
     async def open_stream(

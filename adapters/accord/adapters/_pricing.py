@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import Field
-
-from accord.contracts import Frozen, Pricing, Usage
+from accord.contracts import PriceTier, Pricing, Usage
 
 _PER_TOKEN = 1_000_000
-
-
-class PriceTier(Frozen):
-    """Rates (USD per 1M tokens) that replace the base rates for a whole request whose prompt is longer than
-    `above_input_tokens` (Anthropic and Gemini long-context pricing). A rate the tier leaves unset is unknown."""
-
-    above_input_tokens: int = Field(gt=0)
-    input: float | None = Field(default=None, ge=0)
-    output: float | None = Field(default=None, ge=0)
-    cache_read: float | None = Field(default=None, ge=0)
-    cache_write: float | None = Field(default=None, ge=0)
-    reasoning: float | None = Field(default=None, ge=0)
 
 
 def tier_for(usage: Usage, tiers: Sequence[PriceTier]) -> PriceTier | None:
@@ -40,10 +26,10 @@ def cost_of(usage: Usage, pricing: Pricing, tiers: Sequence[PriceTier] | None = 
     Cached reads and writes are carved out of input and need their own rates; reasoning tokens are carved out of
     output and use the reasoning rate when one is set (otherwise providers bill them as output tokens). When the
     prompt is longer than a tier's threshold, the tier's rates price the whole request. `tiers` defaults to
-    `pricing.tiers` when the contract's `Pricing` carries them.
+    `pricing.tiers`.
     """
     if tiers is None:
-        tiers = getattr(pricing, "tiers", ())
+        tiers = pricing.tiers
     rates: Pricing | PriceTier = tier_for(usage, tiers) or pricing
     if rates.input is None or rates.output is None:
         return None

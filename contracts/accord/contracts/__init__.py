@@ -38,7 +38,7 @@ from .events import (
 )
 from .messages import Message, Role
 from .parts import DocumentPart, ImagePart, Part, TextPart, ThinkingPart, ToolCall, ToolResult
-from .profile import ModelProfile, ParameterRules, Pricing
+from .profile import ModelProfile, ParameterRules, PriceTier, Pricing
 from .request import OutputMode, OutputSpec, Reasoning, ReasoningEffort, Request
 from .response import FinishReason, ProviderInfo, Response
 from .schema import RestoreSpec, SchemaPlan, SchemaTransformer
@@ -70,6 +70,7 @@ __all__ = [
     "ParameterRules",
     "Part",
     "PermissionDeniedError",
+    "PriceTier",
     "Pricing",
     "ProviderError",
     "ProviderInfo",

@@ -12,14 +12,27 @@ from .request import OutputMode
 SamplingParam = Literal["temperature", "top_p", "stop", "seed", "parallel_tool_calls"]
 
 
+class PriceTier(Frozen):
+    """Rates (USD per 1M tokens) that replace the base rates for a whole request whose prompt is longer than
+    `above_input_tokens` (Anthropic and Gemini long-context pricing). A rate the tier leaves unset is unknown."""
+
+    above_input_tokens: int = Field(gt=0)
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+    reasoning: float | None = Field(default=None, ge=0)
+
+
 class Pricing(Frozen):
-    """USD per 1M tokens for each token class; None means unknown (never guessed)."""
+    """USD per 1M tokens for each token class; None means unknown (never guessed). `tiers`: long-context rates."""
 
     input: float | None = Field(default=None, ge=0)
     output: float | None = Field(default=None, ge=0)
     cache_read: float | None = Field(default=None, ge=0)
     cache_write: float | None = Field(default=None, ge=0)
     reasoning: float | None = Field(default=None, ge=0)
+    tiers: tuple[PriceTier, ...] = ()
 
 
 class ParameterRules(Frozen):
