@@ -293,6 +293,18 @@ async def test_retry_after_ms_is_honoured() -> None:
     assert info.value.retry_after == 0.12
 
 
+async def test_retry_after_phrase_in_the_body() -> None:
+    body = {"error": {"code": "429", "message": "Exceeded token rate limit. Please retry after 7 seconds."}}
+    adapter, _ = make(lambda r: httpx.Response(429, json=body))
+    with pytest.raises(RateLimitError) as info:
+        await adapter.complete(request())
+    assert info.value.retry_after == 7.0
+    adapter, _ = make(lambda r: httpx.Response(429, json=body, headers={"retry-after": "3"}))
+    with pytest.raises(RateLimitError) as info:
+        await adapter.complete(request())
+    assert info.value.retry_after == 3.0  # the header wins over the phrase
+
+
 # --- the Responses API on Azure ------------------------------------------------------------------------------
 
 RESPONSE = {

@@ -5,7 +5,9 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -34,6 +36,9 @@ AZURE = VendorSpec(
     auth_scheme="",
     catalog_provider="openai",
 )
+
+# Azure's in-body retry hint: "... Please retry after 7 seconds." (it also sends `retry-after`, which wins).
+_RETRY_AFTER_PHRASE = re.compile(r"\bretry after (\d+(?:\.\d+)?) seconds?\b", re.IGNORECASE)
 
 # Filter annotations Azure adds to a chat completion (per choice) and to the prompt, kept in provider metadata.
 _FILTER_FIELDS = ("prompt_filter_results", "content_filter_results")
@@ -190,6 +195,9 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
 
     def _wire_error_details(self, body: Any, status: int | None) -> ErrorDetails:
         details = openai_style_details(body, fallback=f"HTTP {status}")
+        hint = _RETRY_AFTER_PHRASE.search(details.message)
+        if hint is not None:
+            details = replace(details, retry_after=float(hint.group(1)))
         # A blocked prompt sometimes says so only in `innererror.code` (ResponsibleAIPolicyViolation).
         error = body.get("error") if isinstance(body, dict) else None
         inner = error.get("innererror") if isinstance(error, dict) else None
