@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -394,7 +394,10 @@ class HTTPAdapter:
             ttfc = monotonic() - started
             emit(self.hooks, FirstChunk(self.name, ctx.model, ttfc, call_id=call_id))
             events = self._events(ctx, decoder, first, chunks, http_response.headers, log, started, ttfc, call_id)
-            yield EventStream(events)
+            try:
+                yield EventStream(events)
+            finally:
+                await events.aclose()  # a consumer that stopped early still ends the stream's bookkeeping
 
     async def _events(
         self,
@@ -407,7 +410,7 @@ class HTTPAdapter:
         started: float,
         ttfc: float,
         call_id: int = 0,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         pending = list(first)
         done = False
         failed = False
