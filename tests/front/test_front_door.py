@@ -22,7 +22,7 @@ from accord.adapters._front import Model, ask, ask_sync, connect
 from accord.adapters._registry import BUILTIN, ProviderEntry, adapter_factory, provider_names, split_ref
 from accord.adapters._sync import SyncStream, run_sync
 from accord.adapters.openai_chat import OpenAIChatAdapter, VendorSpec
-from accord.contracts import ConfigurationError, Message, Request, StreamEnd, TextDelta
+from accord.contracts import ConfigurationError, Message, Request, StreamEnd, StreamInterruptedError, TextDelta
 
 KEY = "sk-test-" + "f" * 32
 
@@ -307,3 +307,20 @@ def test_sync_stream_resumes_after_next_iter_over_a_real_connection() -> None:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+def test_sync_stream_error_closes_and_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    cut = b'data: {"choices": [{"index": 0, "delta": {"content": "half"}}]}\n\n'
+
+    def factory(**options: Any) -> OpenAIChatAdapter:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=cut)))
+        return OpenAIChatAdapter(api_key=KEY, http_client=client, **options)
+
+    monkeypatch.setattr(_registry, "entry_points", lambda *, group: [FakeEntryPoint("cut", factory)])
+    stream = connect("cut:m").stream_sync("x")
+    events: list[Any] = []
+    with pytest.raises(StreamInterruptedError) as caught:
+        events.extend(stream)
+    assert caught.value.partial.text == "half"
+    assert [type(e) for e in events] == []
+    assert list(stream) == []  # closed after the error

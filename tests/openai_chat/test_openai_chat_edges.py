@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from accord.adapters._assemble import StreamAssembler, parse_arguments
 from accord.adapters._base import NativeOutput
@@ -187,3 +187,60 @@ def test_assembler_partial_keeps_raw_fragments() -> None:
     closed = asm.end(ProviderInfo(name="p"))[-1].response
     assert closed.finish_reason == "length"
     assert closed.tool_calls[0].raw_arguments == '{"a": '
+
+
+class Weather(BaseModel):
+    """Weather report."""
+
+    city: str
+    celsius: int
+
+
+async def test_structured_output_end_to_end() -> None:
+    rec = Recorder(httpx.Response(200, json=completion('{"city": "Paris", "celsius": 18}')))
+    a, _ = adapter(rec)
+    response = await a.complete(req("weather?", output=Weather))
+    assert response.output == Weather(city="Paris", celsius=18)
+    assert rec.body["response_format"]["type"] == "json_schema"
+    assert rec.body["response_format"]["json_schema"]["name"] == "Weather"
+    frames = sse(chunk({"content": '{"city": "Oslo", '}), chunk({"content": '"celsius": 3}'}, finish="stop"))
+    b, _ = adapter(Recorder(httpx.Response(200, content=frames)))
+    async with b.stream(req("weather?", output=Weather)) as stream:
+        async for _ in stream:
+            pass
+    assert stream.response.output == Weather(city="Oslo", celsius=3)
+
+
+async def test_consumer_stopping_early_releases_the_stream() -> None:
+    closed: list[bool] = []
+
+    class Endless(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            n = 0
+            while True:
+                n += 1
+                yield sse(chunk({"content": f"{n} "}), done=False)
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    a, _ = adapter(Recorder(lambda r: httpx.Response(200, stream=Endless())))
+    seen = 0
+    async with a.stream(req("count")) as stream:
+        async for event in stream:
+            seen += isinstance(event, TextDelta)
+            if seen == 3:
+                break
+    assert seen == 3
+    assert closed == [True]
+
+
+def test_wire_context_without_plans_keeps_arguments() -> None:
+    from accord.adapters._base import WireContext
+    from accord.contracts import ModelProfile, Tool
+
+    ctx = WireContext(model="m", profile=ModelProfile(), names=ToolNameMap(), native_output=None, streaming=False)
+    assert ctx.restore_arguments("f", {"a": 1}) == {"a": 1}
+    assert ctx.tool_parameters(Tool(name="f")) == {"type": "object", "properties": {}}
+    assert ctx.tool_strict(Tool(name="f")) is None
+    assert ctx.tool_strict(Tool(name="f", strict=True)) is True
