@@ -322,5 +322,5 @@ def test_sync_stream_error_closes_and_raises(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(StreamInterruptedError) as caught:
         events.extend(stream)
     assert caught.value.partial.text == "half"
-    assert [type(e) for e in events] == []
+    assert [type(e) for e in events] == [TextDelta]
     assert list(stream) == []  # closed after the error
