@@ -570,3 +570,10 @@ def test_token_provider_auth_is_async_only() -> None:
     auth = TokenProviderAuth(lambda: "t")
     with pytest.raises(RuntimeError):
         next(auth.sync_auth_flow(httpx.Request("GET", "https://x")))
+
+
+async def test_json_mode_for_prompted_output() -> None:
+    server = Server(Clock())
+    native = NativeOutput(name="out", schema={"type": "object"}, strict=False, json_mode=True)
+    await server.adapter().send(ask(), native)
+    assert json.loads(server.chat_requests[0].content)["response_format"] == {"type": "json_object"}

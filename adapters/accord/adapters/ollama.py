@@ -176,6 +176,7 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
     if think is not None:
         body["think"] = think
     if ctx.native_output is not None:
+        # JSON mode too: `format` takes a schema, and the prompted plan's (non-strict) schema is the best JSON hint.
         body["format"] = ctx.native_output.schema
     passthrough = dict(request.provider_options.get("ollama", {}))
     extra_options = passthrough.pop("options", None)

@@ -158,7 +158,9 @@ def to_wire(request: Request, ctx: WireContext, scope: Mapping[str, str]) -> dic
         if request.reasoning.effort is None:
             raise _refuse("reasoning_budget", "reasoning takes an effort, not a token budget", ctx.model)
         body["reasoning_effort"] = request.reasoning.effort
-    if ctx.native_output is not None:
+    if ctx.native_output is not None and ctx.native_output.json_mode:
+        body["response_format"] = {"type": "json_object"}
+    elif ctx.native_output is not None:
         schema: dict[str, Any] = {
             "name": ctx.native_output.name,
             "schema": ctx.native_output.schema,
