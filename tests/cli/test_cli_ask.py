@@ -124,9 +124,7 @@ def test_ask_streams_answer_and_prints_usage(server: ThreadingHTTPServer, capsys
     assert request["body"]["stream"] is True
 
 
-def test_ask_plain_unknown_price(
-    server: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ask_plain_unknown_price(server: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "openai:some-unlisted-model", "hi", "--base-url", url(server)]) == 0
     out, err = capsys.readouterr()
     assert out == "Hello, world\n"
@@ -167,3 +165,11 @@ def test_lazy_subcommand_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
 
     module.run = interrupted  # type: ignore[attr-defined]
     assert main(["fake"]) == 130
+
+
+def test_ask_refused_request_is_a_usage_error(server: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "openai:gpt-4o-mini", "hi", "--base-url", url(server), "--max-tokens", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("accord: invalid request:")
+    assert "max_tokens" in err
+    assert SEEN == []  # refused before any network call

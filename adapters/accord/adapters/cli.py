@@ -8,6 +8,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from accord.contracts import AccordError, StreamEnd, TextDelta, ThinkingDelta
 
 from . import __version__
@@ -92,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AccordError as exc:
         print(f"accord: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    except ValidationError as exc:  # a request the contract refuses (e.g. --max-tokens 0): a usage error
+        print(f"accord: invalid request: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
