@@ -734,3 +734,13 @@ async def test_thinking_from_another_provider_is_not_sent_to_a_vendor() -> None:
     ]
     await make("groq", recorder).complete(Request(model="m", messages=history))
     assert "secret" not in json.dumps(recorder.body)
+
+
+def test_every_registered_vendor_has_a_spec_and_catalog() -> None:
+    from accord.adapters._catalog import _provider_data
+    from accord.adapters._registry import BUILTIN
+
+    registered = {name for name, entry in BUILTIN.items() if entry.target.endswith("providers:vendor_adapter")}
+    assert registered == set(VENDORS)
+    for name in VENDORS:
+        assert _provider_data(name).get("defaults"), f"no catalog defaults for {name}"
