@@ -737,10 +737,12 @@ async def test_thinking_from_another_provider_is_not_sent_to_a_vendor() -> None:
 
 
 def test_every_registered_vendor_has_a_spec_and_catalog() -> None:
-    from accord.adapters._catalog import _provider_data
+    from importlib import resources
+
     from accord.adapters._registry import BUILTIN
 
     registered = {name for name, entry in BUILTIN.items() if entry.target.endswith("providers:vendor_adapter")}
     assert registered == set(VENDORS)
     for name in VENDORS:
-        assert _provider_data(name).get("defaults"), f"no catalog defaults for {name}"
+        path = resources.files("accord.adapters").joinpath(f"data/catalog/{name}.json")
+        assert json.loads(path.read_text(encoding="utf-8"))["defaults"], f"no catalog defaults for {name}"
