@@ -940,3 +940,36 @@ async def test_cancellation_propagates_and_is_never_retried() -> None:
     assert len(calls) == 2  # one per call: a cancelled attempt is never retried
     assert isinstance(hooks[-1], RequestFailed)
     assert isinstance(hooks[-1].error, asyncio.CancelledError)
+
+
+@pytest.mark.parametrize(
+    "fragments",
+    [
+        # Ollama-style: every call says index 0, each with its own id, arguments whole
+        [
+            {"index": 0, "id": "a", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+            {"index": 0, "id": "b", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
+        ],
+        # Gemini-compat style: no index at all, continuation fragments without id
+        [
+            {"id": "a", "function": {"name": "get_weather", "arguments": '{"city": '}},
+            {"function": {"arguments": '"Paris"}'}},
+            {"id": "b", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
+        ],
+        # vLLM-style: the same id repeated on every fragment of a call
+        [
+            {"index": 0, "id": "a", "function": {"name": "get_weather", "arguments": '{"city"'}},
+            {"index": 0, "id": "a", "function": {"arguments": ': "Paris"}'}},
+            {"index": 1, "id": "b", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
+        ],
+    ],
+    ids=["index-reused", "index-missing", "id-repeated"],
+)
+async def test_stream_tool_calls_from_compatible_servers_stay_apart(fragments: list[dict[str, Any]]) -> None:
+    body = sse(*[chunk({"tool_calls": [f]}) for f in fragments], chunk({}, finish="tool_calls"))
+    a, _ = adapter(Recorder(httpx.Response(200, content=body)))
+    _, response = await collect(a, req("q", tools=[WEATHER]))
+    assert response.tool_calls == [
+        ToolCall(id="a", name="get_weather", arguments={"city": "Paris"}),
+        ToolCall(id="b", name="get_weather", arguments={"city": "Rome"}),
+    ]

@@ -439,6 +439,10 @@ class ChatStreamDecoder(StreamDecoder):
         self.content_seen = False
         self.fingerprint: str | None = None
         self.extra: dict[str, Any] = {}
+        self.tool_ids: dict[str, tuple[str, int]] = {}
+        self.tool_indexes: dict[int, tuple[str, int]] = {}
+        self.last_tool: tuple[str, int] | None = None
+        self.tools_opened = 0
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -497,10 +501,10 @@ class ChatStreamDecoder(StreamDecoder):
             self.refused = True
             events.extend(self.asm.text("text", refusal))
         for call in delta.get("tool_calls") or []:
-            key = ("tool", call.get("index", 0))
+            key = self._tool_key(call)
             function = call.get("function") or {}
             if not self.asm.has_tool(key):
-                call_id = call.get("id") or f"call_{call.get('index', 0)}"
+                call_id = call.get("id") or f"call_{key[1]}"
                 events.extend(self.asm.tool_start(key, call_id, function.get("name") or ""))
             arguments = function.get("arguments")
             if isinstance(arguments, dict):
@@ -508,6 +512,28 @@ class ChatStreamDecoder(StreamDecoder):
             elif arguments:
                 events.extend(self.asm.tool_args(key, arguments))
         return events
+
+    def _tool_key(self, call: Mapping[str, Any]) -> tuple[str, int]:
+        """Which call a fragment continues. OpenAI numbers calls by `index` and sends the id once; compatible
+        servers may omit `index` or reuse one index for every call (each with its own id): a new id is a new call,
+        a fragment without id continues the call at its index (or, with no index, the last call)."""
+        call_id = call.get("id") or None
+        index = call.get("index")
+        if call_id is not None and call_id in self.tool_ids:
+            key = self.tool_ids[call_id]
+        elif call_id is None and isinstance(index, int) and index in self.tool_indexes:
+            key = self.tool_indexes[index]
+        elif call_id is None and index is None and self.last_tool is not None:
+            key = self.last_tool
+        else:
+            key = ("tool", self.tools_opened)
+            self.tools_opened += 1
+            if call_id is not None:
+                self.tool_ids[call_id] = key
+            if isinstance(index, int):
+                self.tool_indexes[index] = key
+        self.last_tool = key
+        return key
 
     def close(self) -> list[StreamEvent]:
         events: list[StreamEvent] = []
