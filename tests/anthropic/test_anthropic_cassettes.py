@@ -45,3 +45,43 @@ async def test_sdk_oracles_agree(path: Path) -> None:
         for oracle in oracles:
             problems += [f"{oracle.name}: {p}" for p in oracle.check(data)]
     assert problems == []
+
+
+async def test_reauthoring_reproduces_the_committed_cassettes(tmp_path: Path) -> None:
+    """The responder is deterministic: authoring every case again gives the same interactions (digests)."""
+    from accord.conformance.cases import CASES
+    from accord.conformance.runner import run_suite
+
+    target = targets()[ADAPTER]
+    report = await run_suite([target], CASES, tmp_path, record_mode="rewrite", folders={ADAPTER: tmp_path})
+    statuses = {r.case: r.status for r in report.results}
+    assert set(statuses.values()) <= {"pass", "unsupported", "waived"}, statuses
+    assert _digests(tmp_path) == _digests(FOLDER)
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: load_cassette(p).digest() for p in sorted(folder.glob("*.yaml"))}
+
+
+def test_oracles_report_disagreement() -> None:
+    from accord.conformance.responders.anthropic import check_sdk_types, check_stream_accumulator
+    from accord.contracts import ProviderInfo, Response, TextPart, ToolCall
+
+    cassette = load_cassette(FOLDER / "streaming.tool_call.yaml")
+    interaction = cassette.interactions[0]
+    wrong = Response(
+        id="x",
+        model="m",
+        parts=[TextPart(text="wrong"), ToolCall(id="other", name="n", arguments={})],
+        finish_reason="stop",
+        provider=ProviderInfo(name=ADAPTER),
+    )
+    problems = check_stream_accumulator(OracleInput(cassette=cassette, interaction=interaction, accord_response=wrong))
+    assert len(problems) == 4  # text, tool calls, finish, output tokens
+    interaction.request.body["json"]["max_tokens"] = "lots"
+    interaction.response.body["sse"][0]["data"]["message"]["role"] = "robot"  # type: ignore[union-attr]
+    problems = check_sdk_types(OracleInput(cassette=cassette, interaction=interaction))
+    assert [p.split(":")[0] for p in problems] == ["request", "response"]
+    plain = load_cassette(FOLDER / "completion.basic.yaml").interactions[0]
+    plain.response.body["json"]["content"] = "not blocks"  # type: ignore[union-attr]
+    assert check_sdk_types(OracleInput(cassette=cassette, interaction=plain))[0].startswith("response")
