@@ -842,3 +842,32 @@ def test_import_of_accord_adapters_does_not_import_botocore() -> None:
         " import accord.adapters.bedrock; assert 'botocore' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        MODEL,
+        "amazon.nova-lite-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3",
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+    ],
+)
+@pytest.mark.parametrize("operation", ["Converse", "ConverseStream"])
+async def test_url_path_is_the_one_botocore_serializes(model_id: str, operation: str) -> None:
+    """The path (model id encoding included) equals what botocore's rest-json serializer builds."""
+    from botocore.serialize import create_serializer
+
+    _, service = _validator()
+    expected = create_serializer("rest-json").serialize_to_request(
+        {"modelId": model_id, "messages": []}, service.operation_model(operation)
+    )["url_path"]
+    stream = operation == "ConverseStream"
+    data = b"".join(_stream_frames()) if stream else json.dumps(converse([{"text": "ok"}])).encode()
+    adapter, seen = make(lambda r: httpx.Response(200, content=data))
+    request = Request(model=model_id, messages=[Message.user("hi")])
+    if stream:
+        await drain(adapter, request)
+    else:
+        await adapter.complete(request)
+    assert seen[0].url.raw_path.decode() == expected
