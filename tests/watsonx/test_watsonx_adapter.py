@@ -577,3 +577,23 @@ async def test_json_mode_for_prompted_output() -> None:
     native = NativeOutput(name="out", schema={"type": "object"}, strict=False, json_mode=True)
     await server.adapter().send(ask(), native)
     assert json.loads(server.chat_requests[0].content)["response_format"] == {"type": "json_object"}
+
+
+async def test_concurrent_first_requests_share_one_exchange() -> None:
+    import asyncio
+
+    clock = Clock()
+    server = Server(clock)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.001)  # let the other requests reach the auth flow while this one waits
+        return server(request)
+
+    adapter = WatsonxAdapter(
+        api_key=API_KEY, project_id="p", http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    )
+    assert adapter.iam is not None
+    adapter.iam.clock = clock
+    responses = await asyncio.gather(*(adapter.complete(ask()) for _ in range(5)))
+    assert [r.text for r in responses] == ["hello"] * 5
+    assert server.issued == 1

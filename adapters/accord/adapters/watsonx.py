@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -401,6 +402,8 @@ class IAMTokenAuth(httpx.Auth):
         self._token: SecretStr | None = None
         self._refresh_at = 0.0
         self.exchanges = 0  # how many times a token was fetched (tests and telemetry read it)
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"IAMTokenAuth(iam_url={self.iam_url!r})"
@@ -457,12 +460,21 @@ class IAMTokenAuth(httpx.Auth):
     def _fresh(self) -> bool:
         return self._token is not None and self.clock() < self._refresh_at
 
+    def _exchange_lock(self) -> asyncio.Lock:
+        # One exchange at a time per event loop: concurrent first requests share the token the first one fetches.
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
+
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         for attempt in range(2):
             if attempt == 1 or not self._fresh():
-                token_response = yield self._token_request()
-                await token_response.aread()
-                self._store(token_response)
+                async with self._exchange_lock():
+                    if attempt == 1 or not self._fresh():  # another request may have fetched one meanwhile
+                        token_response = yield self._token_request()
+                        await token_response.aread()
+                        self._store(token_response)
             assert self._token is not None
             request.headers["Authorization"] = "Bearer " + self._token.get_secret_value()
             response = yield request
