@@ -194,7 +194,7 @@ def to_wire(request: Request, ctx: WireContext, provider: str = WIRE) -> dict[st
             }
             if tool.description:
                 spec["description"] = tool.description
-            # Always said: the Responses API makes function tools strict when `strict` is left out.
+            # Always said: with `strict` left out, the Responses API normalizes the schema into strict mode.
             spec["strict"] = bool(ctx.tool_strict(tool))
             tools.append(spec)
         body["tools"] = tools
