@@ -111,6 +111,22 @@ async def test_endpoint_argument_and_trailing_openai_path() -> None:
     assert str(seen[0].url).startswith("https://other.example.com/openai/deployments/my-gpt4o/chat/completions")
 
 
+@pytest.mark.parametrize(
+    ("api", "endpoint", "path"),
+    [
+        ("chat", ENDPOINT, "/openai/v1/chat/completions"),
+        ("responses", ENDPOINT + "/openai/v1/", "/openai/v1/responses"),
+    ],
+)
+async def test_v1_api_paths_take_no_api_version(api: str, endpoint: str, path: str) -> None:
+    payload = chat_completion() if api == "chat" else RESPONSE
+    adapter, seen = make(lambda r: httpx.Response(200, json=payload), api=api, endpoint=endpoint, api_version="v1")
+    response = await adapter.complete(request("my-deployment"))
+    assert str(seen[0].url) == "https://myres.openai.azure.com" + path
+    assert json.loads(seen[0].content)["model"] == "my-deployment"
+    assert response.text in ("Hi", "Hello")
+
+
 def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigurationError, match="api must be"):
         AzureOpenAIAdapter(api="images")  # type: ignore[arg-type]

@@ -27,6 +27,8 @@ TokenProvider = Callable[[], str | Awaitable[str]]
 # `api-version` when neither the caller nor AZURE_OPENAI_API_VERSION says: the GA version for chat completions,
 # the first preview that serves the Responses API.
 DEFAULT_API_VERSIONS: Mapping[str, str] = {"chat": "2024-10-21", "responses": "2025-04-01-preview"}
+# `api_version="v1"` selects Azure's v1 API (`/openai/v1/...`), which takes no api-version parameter.
+V1 = "v1"
 
 AZURE = VendorSpec(
     name="azure",
@@ -162,13 +164,16 @@ class AzureOpenAIAdapter(OpenAIChatAdapter):
         return headers
 
     def _wire_url(self, ctx: WireContext) -> str:
-        root = self.base_url if self.base_url.endswith("/openai") else self.base_url + "/openai"
+        root = self.base_url.removesuffix("/v1").removesuffix("/openai") + "/openai"
+        if self.api_version == V1:
+            # The v1 API: OpenAI's own paths, the deployment named as `model` in the body, no api-version.
+            return f"{root}/v1/{'responses' if self.api == 'responses' else 'chat/completions'}"
         if self.api == "responses":
             return root + "/responses"
         return f"{root}/deployments/{quote(ctx.model, safe='')}/chat/completions"
 
     def _wire_params(self, ctx: WireContext) -> dict[str, str] | None:
-        return {"api-version": self.api_version}
+        return None if self.api_version == V1 else {"api-version": self.api_version}
 
     def _wire_auth(self, ctx: WireContext) -> httpx.Auth | None:
         return self._token_auth
