@@ -746,3 +746,10 @@ def test_every_registered_vendor_has_a_spec_and_catalog() -> None:
     for name in VENDORS:
         path = resources.files("accord.adapters").joinpath(f"data/catalog/{name}.json")
         assert json.loads(path.read_text(encoding="utf-8"))["defaults"], f"no catalog defaults for {name}"
+
+
+@pytest.mark.parametrize(("effort", "sent"), [("low", "high"), ("high", "high"), ("none", "none")])
+async def test_mistral_reasoning_effort_values(effort: str, sent: str) -> None:
+    recorder = Recorder(ok())
+    await make("mistral", recorder).complete(ask(model="magistral-medium-latest", reasoning=Reasoning(effort=effort)))
+    assert recorder.body["reasoning_effort"] == sent

@@ -87,6 +87,8 @@ class VendorSpec:
     param_renames: Mapping[str, str] = field(default_factory=dict)
     # Where the reasoning effort / token budget go in the body (OpenRouter nests both under `reasoning`).
     reasoning_effort_path: tuple[str, ...] = ("reasoning_effort",)
+    # Effort values the server names differently (Mistral takes only "high" / "none"); unlisted values pass as-is.
+    reasoning_effort_map: Mapping[str, str] = field(default_factory=dict)
     reasoning_budget_path: tuple[str, ...] = ()
     # Tool-call ids the server accepts are exactly this many alphanumerics (Mistral: 9); others are remapped.
     tool_call_id_length: int | None = None
@@ -267,7 +269,8 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
                 )
             _put(body, vendor.reasoning_budget_path, budget)
         if request.reasoning.effort is not None:
-            _put(body, vendor.reasoning_effort_path, request.reasoning.effort)
+            effort = request.reasoning.effort
+            _put(body, vendor.reasoning_effort_path, vendor.reasoning_effort_map.get(effort, effort))
     if ctx.native_output is not None and ctx.streaming and not vendor.native_output_streams:
         raise UnsupportedFeatureError(
             f"{vendor.name}: structured output cannot be streamed",

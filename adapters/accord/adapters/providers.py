@@ -104,6 +104,8 @@ VENDORS: dict[str, VendorSpec] = {
         env_var="MISTRAL_API_KEY",
         send_stream_usage=False,  # usage arrives on the last chunk unasked; `stream_options` is not in its API
         param_renames={"seed": "random_seed"},
+        # `reasoning_effort` is "high" or "none" (spec): any effort asks for reasoning.
+        reasoning_effort_map=dict.fromkeys(("minimal", "low", "medium", "xhigh", "max"), "high"),
         tool_call_id_length=9,
         thinking_chunk_type="thinking",
         error_details=mistral_error_details,
