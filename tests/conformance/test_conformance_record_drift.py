@@ -101,7 +101,8 @@ async def test_a_recorded_error_answer_echoing_the_key_is_scrubbed(
     path, why = await write_cassette(target, case, tmp_path, source="live", base_url=provider.url)
     assert path is not None, why
     text = path.read_text()
-    assert LEAKY_KEY not in text and "<redacted>" in text
+    assert LEAKY_KEY not in text
+    assert "<redacted>" in text
     assert lint_paths([tmp_path])[1] == []
     result = await run_case(target, case, tmp_path)
     assert result.status == "pass", result.detail
@@ -140,5 +141,7 @@ def test_drift_reports_request_changes_and_added_or_removed_cassettes(tmp_path: 
     )[0]
     assert "`$.max_tokens`: 50 → 99" in markdown
     assert "added `$.store` = false" in markdown
-    assert "## New cassettes" in markdown and "tools.single.yaml" in markdown
-    assert "## Cassettes no longer recorded" in markdown and "completion.unicode.yaml" in markdown
+    assert "## New cassettes" in markdown
+    assert "tools.single.yaml" in markdown
+    assert "## Cassettes no longer recorded" in markdown
+    assert "completion.unicode.yaml" in markdown

@@ -74,12 +74,13 @@ def _encode_sse(raw: bytes) -> Any:
     except UnicodeDecodeError:
         return None
     stored: list[dict[str, Any]] = []
+    last_id: str | None = None
     for event in events:
         item: dict[str, Any] = {}
         if event.event != "message":
             item["event"] = event.event
-        if event.id is not None:
-            item["id"] = event.id
+        if event.id is not None and event.id != last_id:  # the last event id persists: store it when it changes
+            item["id"] = last_id = event.id
         item["data"] = _json_or_text(event.data)
         stored.append(item)
     return stored

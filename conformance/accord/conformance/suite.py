@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from .cases import Case
-from .runner import RecordMode, run_case
-from .targets import Target
+# Absolute imports on purpose: pytest may import this file under another module name (`--pyargs` with the
+# default import mode walks up to the last `__init__.py`), and relative imports would then load a second copy
+# of the suite whose classes differ from accord.conformance's.
+from accord.conformance.cases import Case
+from accord.conformance.runner import RecordMode, run_case
+from accord.conformance.targets import Target
 
 
 def test_contract(
