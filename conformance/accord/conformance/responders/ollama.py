@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from ..cassette import body_value
+from ..oracles import Oracle, OracleInput
 from ..scenario import Answer, ErrorKind, Failure
 from ..targets import Target
 from . import SentRequest, WireReply, json_reply, ndjson_reply, retry_headers, tool_name_at
@@ -153,4 +158,55 @@ TARGETS = [
             "structured.retry": _AUTO,
         },
     ),
+]
+
+
+# --- oracle: Ollama's published OpenAPI spec -------------------------------------------------------------------
+
+
+def ollama_spec_path() -> Path:
+    root = os.environ.get("ACCORD_SPECS")
+    base = Path(root) if root else Path(__file__).resolve().parents[5] / "shared" / "specs"
+    return base / "ollama" / "openapi.yaml"
+
+
+@cache
+def _validator(component: str) -> Any:
+    import jsonschema
+    import yaml
+
+    spec = yaml.safe_load(ollama_spec_path().read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{component}", "components": spec["components"]}
+    )
+
+
+def _problems(component: str, value: Any, where: str) -> list[str]:
+    errors = sorted(_validator(component).iter_errors(value), key=lambda e: list(e.absolute_path))
+    return [f"{where}: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:160]}" for e in errors[:5]]
+
+
+def check_spec(data: OracleInput) -> list[str]:
+    """Request against `ChatRequest`; answers against `ChatResponse`, each stream line against `ChatStreamEvent`
+    (or `ErrorResponse`), error bodies against `ErrorResponse`. The spec's objects allow extra fields, so the
+    fields it does not list (`tool_name`, `thinking` in messages, tool-call `id`) are not judged here."""
+    if not data.interaction.request.path.endswith("/api/chat"):
+        return []
+    problems = _problems("ChatRequest", body_value(data.interaction.request.body), "request")
+    response = data.interaction.response
+    if response is None:
+        return problems
+    value = body_value(response.body)
+    if response.status >= 400:
+        return problems + _problems("ErrorResponse", value, "error body")
+    if "ndjson" in response.body and isinstance(value, list):
+        for i, line in enumerate(value):
+            component = "ErrorResponse" if isinstance(line, dict) and "error" in line else "ChatStreamEvent"
+            problems += _problems(component, line, f"line {i}")
+        return problems
+    return problems + _problems("ChatResponse", value, "response")
+
+
+ORACLES = [
+    Oracle("ollama-openapi-spec", "ollama", check_spec, requires=("jsonschema", "yaml", str(ollama_spec_path())))
 ]

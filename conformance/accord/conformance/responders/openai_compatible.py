@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from ..oracles import Oracle
 from ..scenario import Answer, ErrorKind, Failure
 from ..targets import Target
 from . import SentRequest, WireReply, dumps, json_reply, retry_headers
@@ -340,3 +341,19 @@ TARGETS = [
         waivers=_LOCAL,
     ),
 ]
+
+
+def _oracles() -> list[Oracle]:
+    """OpenAI's own spec and SDK types also judge the vendors that claim its exact format; Mistral (its renames),
+    OpenRouter (its error chunks) and Databricks (its endpoint path) differ on purpose and are left out."""
+    from ..oracle_openai import check_sdk_types, check_spec, spec_path
+
+    plain = ("groq", "deepseek", "together", "perplexity", "llamacpp", "vllm", "lmstudio", "openai-compatible")
+    found: list[Oracle] = []
+    for wire in plain:
+        found.append(Oracle("openai-openapi-spec", wire, check_spec, requires=("jsonschema", str(spec_path()))))
+        found.append(Oracle("openai-sdk-types", wire, check_sdk_types, requires=("openai",)))
+    return found
+
+
+ORACLES = _oracles()
