@@ -321,9 +321,8 @@ async def test_parallel_tool_calls_false_is_refused() -> None:
         await sent_body(request(tools=[WEATHER], parallel_tool_calls=False))
 
 
-async def test_result_for_a_call_not_in_history_is_refused() -> None:
-    # The request validator allows the id (it was seen), but the call sat in a system-less shape we cannot name:
-    # build the mapping failure directly with a tool message whose call only appeared in a user-made Request copy.
+def test_result_for_a_call_not_in_history_is_refused() -> None:
+    # `Request` already rejects a result with no earlier call, so the mapping's own guard is called directly.
     from accord.adapters.gemini import _function_response
 
     class Ctx:
