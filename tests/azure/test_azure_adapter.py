@@ -351,7 +351,7 @@ async def test_responses_api_on_azure() -> None:
     assert sent.headers["api-key"] == KEY
     body = json.loads(sent.content)
     assert body["model"] == "my-deployment"
-    assert body["input"] == [{"role": "user", "content": "hello"}]
+    assert body["input"] == [{"type": "message", "role": "user", "content": "hello"}]
     assert response.text == "Hello"
     assert response.usage.total_tokens == 6
 

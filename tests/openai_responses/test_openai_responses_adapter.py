@@ -318,7 +318,7 @@ async def test_request_mapping_is_a_valid_sdk_request() -> None:
     assert_valid_request(body)
     assert body["instructions"] == "Be brief."
     items = body["input"]
-    assert items[0] == {"role": "developer", "content": "Policy."}  # o-series: the catalog says `developer`
+    assert items[0] == {"type": "message", "role": "developer", "content": "Policy."}  # o-series: the catalog says `developer`
     assert [c["type"] for c in items[1]["content"]] == [
         "input_text",
         "input_image",
@@ -335,7 +335,7 @@ async def test_request_mapping_is_a_valid_sdk_request() -> None:
         "summary": [{"type": "summary_text", "text": "why"}],
         "encrypted_content": "gAAAAenc",
     }
-    assert items[3] == {"role": "assistant", "content": "Calling."}
+    assert items[3] == {"type": "message", "role": "assistant", "content": "Calling."}
     assert items[4] == {
         "type": "function_call",
         "call_id": "call_1",
@@ -343,7 +343,7 @@ async def test_request_mapping_is_a_valid_sdk_request() -> None:
         "arguments": '{"city": "Oslo"}',
     }
     assert items[5] == {"type": "function_call_output", "call_id": "call_1", "output": "Error: failed"}
-    assert items[6] == {"role": "user", "content": "again"}
+    assert items[6] == {"type": "message", "role": "user", "content": "again"}
     assert items[8]["output"][1]["type"] == "input_image"
     assert body["tools"][0] == {
         "type": "function",

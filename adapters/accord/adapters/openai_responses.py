@@ -119,7 +119,7 @@ def _assistant_items(message: Message, ctx: WireContext) -> list[dict[str, Any]]
             items.append(item)
         elif isinstance(part, TextPart):
             if part.text:
-                items.append({"role": "assistant", "content": part.text})
+                items.append({"type": "message", "role": "assistant", "content": part.text})
         elif isinstance(part, ToolCall):
             arguments = (
                 part.raw_arguments if part.raw_arguments is not None else json.dumps(part.arguments, ensure_ascii=False)
@@ -142,17 +142,18 @@ def _tool_output(result: ToolResult) -> str | list[dict[str, Any]]:
 
 
 def _input(request: Request, ctx: WireContext) -> list[dict[str, Any]]:
+    # Message items always say `type: message`: optional for OpenAI, required by other servers (llama.cpp).
     system_role = ctx.profile.parameters.system_role
     items: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role == "system":
-            items.append({"role": system_role, "content": message.text})
+            items.append({"type": "message", "role": system_role, "content": message.text})
         elif message.role == "user":
             parts = message.parts
             if len(parts) == 1 and isinstance(parts[0], TextPart):
-                items.append({"role": "user", "content": parts[0].text})
+                items.append({"type": "message", "role": "user", "content": parts[0].text})
             else:
-                items.append({"role": "user", "content": _input_content(parts)})
+                items.append({"type": "message", "role": "user", "content": _input_content(parts)})
         elif message.role == "tool":
             items.extend(
                 {"type": "function_call_output", "call_id": r.call_id, "output": _tool_output(r)}
