@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.adapters._sse import NDJSONDecoder, SSEDecoder, SSEEvent
+from accord.contracts import ResponseParseError
 
 
 def _sse(chunks: list[bytes]) -> list[SSEEvent]:
@@ -124,3 +126,14 @@ def test_leading_bom_is_dropped_even_when_split() -> None:
     assert _sse([b"\xef\xbb", b"\xbfdata: x\n\n"]) == [SSEEvent("message", "x")]
     assert _ndjson([b"\xef\xbb\xbf{}\n"]) == ["{}"]
     assert _sse([b"data: \xef\xbb\xbfkept\n\n"]) == [SSEEvent("message", "\ufeffkept")]  # only a leading one
+
+
+def test_invalid_utf8_is_a_typed_error() -> None:
+    with pytest.raises(ResponseParseError, match="not valid UTF-8"):
+        _sse([b"data: \xff\xfe\n\n"])
+    with pytest.raises(ResponseParseError, match="not valid UTF-8"):
+        _sse([b"data: \xc3"])  # a character cut off at the very end
+    with pytest.raises(ResponseParseError, match="not valid UTF-8"):
+        _ndjson([b'{"a": "\xff"}\n'])
+    with pytest.raises(ResponseParseError, match="not valid UTF-8"):
+        _ndjson([b'{"a": "\xc3'])

@@ -5,6 +5,16 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
+from accord.contracts import ResponseParseError
+
+
+def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, *, final: bool = False) -> str:
+    """Bytes to text, strictly: invalid UTF-8 is a typed error, never silently replaced."""
+    try:
+        return decoder.decode(chunk, final=final)
+    except UnicodeDecodeError as exc:
+        raise ResponseParseError(f"the stream is not valid UTF-8 ({exc.reason})", raw=chunk) from exc
+
 
 @dataclass(frozen=True, slots=True)
 class SSEEvent:
@@ -34,11 +44,11 @@ class SSEDecoder:
         self._last_id: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        return self._feed_text(self._decoder.decode(chunk))
+        return self._feed_text(_decode(self._decoder, chunk))
 
     def flush(self) -> list[SSEEvent]:
         """End of input: a final event not followed by a blank line is still dispatched (some servers omit it)."""
-        events = self._feed_text(self._decoder.decode(b"", final=True))
+        events = self._feed_text(_decode(self._decoder, b"", final=True))
         if self._pending:
             self._line(self._pending)
             self._pending = ""
@@ -115,11 +125,11 @@ class NDJSONDecoder:
         self._pending = ""
 
     def feed(self, chunk: bytes) -> list[str]:
-        text = self._pending + self._decoder.decode(chunk)
+        text = self._pending + _decode(self._decoder, chunk)
         *lines, self._pending = text.split("\n")
         return [stripped for line in lines if (stripped := line.strip())]
 
     def flush(self) -> list[str]:
-        rest = (self._pending + self._decoder.decode(b"", final=True)).strip()
+        rest = (self._pending + _decode(self._decoder, b"", final=True)).strip()
         self._pending = ""
         return [rest] if rest else []
