@@ -35,12 +35,31 @@ class LoopbackTransport(httpx.AsyncBaseTransport):
         self._pool = self.inner._pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host not in ("127.0.0.1", "localhost"):
-            raise httpx.ConnectError(f"test guard: {request.url.host} is not loopback", request=request)
+        _loopback_only(request)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _loopback_only(request: httpx.Request) -> None:
+    if request.url.host not in ("127.0.0.1", "localhost"):
+        raise httpx.ConnectError(f"test guard: {request.url.host} is not loopback", request=request)
+
+
+def loopback_aiohttp() -> httpx.AsyncBaseTransport:
+    """accord's aiohttp transport, refusing anything but loopback."""
+    from accord.adapters._aiohttp import AiohttpTransport
+
+    class Guarded(AiohttpTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            _loopback_only(request)
+            return await super().handle_async_request(request)
+
+    return Guarded(verify=_SSL)
+
+
+TRANSPORTS = {"httpx": LoopbackTransport, "aiohttp": loopback_aiohttp}
 
 
 def network_guard_env() -> dict[str, str]:
@@ -100,7 +119,7 @@ def build(
                 retry_policy=RetryPolicy(max_retries=max_retries, sleep=recorder.sleep, rng=lambda: 0.5),
                 timeout=timeout,
                 hooks=[recorder.hook],
-                transport_factory=LoopbackTransport,
+                transport_factory=TRANSPORTS[row.transport],
                 **resolved,
                 **extra,
             )

@@ -186,7 +186,7 @@ class FaultServer:
 
     async def __aenter__(self) -> FaultServer:
         self._all_closed.set()
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=2**20)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=2**20, backlog=2048)
         # Stops itself: a forgotten server cannot outlive its bound.
         self._watchdog = asyncio.get_running_loop().call_later(MAX_LIFETIME, self._abort)
         return self

@@ -101,6 +101,11 @@ class WireRow:
     body_hint: tuple[bytes, float] | None = None
     aux_token_path: str | None = None  # a token-exchange route the fault server answers on the side
     model: str = MODEL
+    transport: str = "httpx"  # which httpx transport the adapter's client uses: "httpx" or "aiohttp"
+
+    @property
+    def id(self) -> str:
+        return self.provider if self.transport == "httpx" else f"{self.provider}-{self.transport}"
 
     def available(self) -> str | None:
         """None when the module can be imported, else why not."""
@@ -108,7 +113,11 @@ class WireRow:
             found = importlib.util.find_spec(self.module)
         except ModuleNotFoundError:
             found = None
-        return None if found is not None else f"{self.module} is not in the tree yet"
+        if found is None:
+            return f"{self.module} is not in the tree yet"
+        if self.transport == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
+            return "aiohttp is not installed"
+        return None
 
 
 # OpenAI Chat Completions and the servers that imitate it.
