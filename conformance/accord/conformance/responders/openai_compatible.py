@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
-from ..oracles import Oracle
+from ..cassette import body_value
+from ..oracles import Oracle, OracleInput
 from ..scenario import Answer, ErrorKind, Failure
 from ..targets import Target
 from . import SentRequest, WireReply, dumps, json_reply, retry_headers
@@ -38,6 +42,11 @@ class VendorChatResponder(OpenAIChatResponder):
     stream looks, its error body and statuses, and whether the retry hint can ride in the body."""
 
     stream_usage: StreamUsage = "requested"
+    # Vendors whose schemas are closed (Mistral) or typed (OpenRouter) send none of OpenAI's extras: no `refusal`,
+    # no audio/prediction usage details, no `"usage": null` placeholders; Mistral sends tool calls whole.
+    openai_extras: bool = True
+    null_usage: bool = True
+    whole_tool_calls: bool = False
     error_style: ErrorStyle = "openai"
     error_event: str | None = None  # Groq: `event: error` before the error data
     error_chunk: bool = False  # OpenRouter: the error rides in a normal chunk with `finish_reason: error`
@@ -62,11 +71,67 @@ class VendorChatResponder(OpenAIChatResponder):
             objects = self._move_usage(objects, keep_null=asked and self.stream_usage == "x_groq")
         if answer.stream_error is not None:
             objects = self._render_stream_error(objects, answer.stream_error)
+        if self.whole_tool_calls:
+            objects = self._whole_calls(objects)
+        objects = [(name, self._tidy(obj)) for name, obj in objects]
         chunks = [self._frame(name, data) for name, data in objects]
         if self.comment:
             chunks.insert(0, f": {self.comment}\n\n".encode())
             chunks.insert(len(chunks) // 2 + 1, f": {self.comment}\n\n".encode())
         return WireReply(reply.status, reply.headers, tuple(chunks), reply.cut)
+
+    def answer(self, answer: Answer, request: SentRequest, streaming: bool) -> WireReply:
+        reply = super().answer(answer, request, streaming)
+        if streaming:
+            return reply
+        payload = self._tidy(json.loads(reply.content))
+        return WireReply(reply.status, reply.headers, (dumps(payload).encode(),), reply.cut)
+
+    def _tidy(self, obj: Any) -> Any:
+        if not isinstance(obj, dict) or (self.openai_extras and self.null_usage):
+            return obj
+        out = dict(obj)
+        if not self.null_usage and "usage" in out and out["usage"] is None:
+            del out["usage"]
+        if not self.openai_extras:
+            for key in ("service_tier", "system_fingerprint"):
+                out.pop(key, None)
+            usage = out.get("usage")
+            if isinstance(usage, dict):
+                cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
+                plain = {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens") if k in usage}
+                if cached:
+                    plain["prompt_tokens_details"] = {"cached_tokens": cached}
+                out["usage"] = plain
+            choices = []
+            for choice in out.get("choices") or []:
+                choice = {k: v for k, v in choice.items() if k != "logprobs"}
+                for part in ("message", "delta"):
+                    if isinstance(choice.get(part), dict):
+                        choice[part] = {k: v for k, v in choice[part].items() if k != "refusal"}
+                choices.append(choice)
+            if "choices" in out:
+                out["choices"] = choices
+        return out
+
+    @staticmethod
+    def _whole_calls(objects: list[tuple[str | None, Any]]) -> list[tuple[str | None, Any]]:
+        """Tool-call fragments folded into the chunk that opened each call (arguments whole)."""
+        opened: dict[int, dict[str, Any]] = {}
+        kept: list[tuple[str | None, Any]] = []
+        for name, obj in objects:
+            choices = obj.get("choices") if isinstance(obj, dict) else None
+            calls = (choices[0].get("delta") or {}).get("tool_calls") if choices else None
+            if not calls:
+                kept.append((name, obj))
+                continue
+            call = calls[0]
+            if "id" in call:
+                opened[call["index"]] = call["function"]
+                kept.append((name, obj))
+            else:
+                opened[call["index"]]["arguments"] += call["function"]["arguments"]
+        return kept
 
     @staticmethod
     def _frame(name: str | None, data: Any) -> bytes:
@@ -194,6 +259,9 @@ RESPONDERS = [
     VendorChatResponder(
         wire="mistral",
         stream_usage="finish_chunk",
+        openai_extras=False,
+        null_usage=False,
+        whole_tool_calls=True,
         error_style="mistral",
         errors=_openai_like(
             auth="Unauthorized",
@@ -220,6 +288,7 @@ RESPONDERS = [
     VendorChatResponder(
         wire="openrouter",
         error_style="openrouter",
+        null_usage=False,
         error_chunk=True,
         comment="OPENROUTER PROCESSING",
         errors={
@@ -292,7 +361,10 @@ TARGETS = [
         "mistral-small-latest",
         case_models={"completion.reasoning": "magistral-medium-latest"},
         live_credentials={"api_key": "MISTRAL_API_KEY"},
-        waivers={"errors.quota": _NO_QUOTA},
+        waivers={
+            "errors.quota": _NO_QUOTA,
+            "completion.reasoning": "Mistral's UsageInfo reports no reasoning-token count",
+        },
     ),
     _target(
         "deepseek",
@@ -357,3 +429,73 @@ def _oracles() -> list[Oracle]:
 
 
 ORACLES = _oracles()
+
+
+# --- oracles: the vendors' own published OpenAPI specs ---------------------------------------------------------
+
+
+def vendor_spec_path(vendor: str) -> Path:
+    root = os.environ.get("ACCORD_SPECS")
+    base = Path(root) if root else Path(__file__).resolve().parents[5] / "shared" / "specs"
+    return base / vendor / "openapi.yaml"
+
+
+@cache
+def _components(vendor: str) -> dict[str, Any]:
+    import yaml
+
+    components: dict[str, Any] = yaml.safe_load(vendor_spec_path(vendor).read_text(encoding="utf-8"))["components"]
+    if vendor == "mistral":
+        # Spec bug (wire_formats.md §0): ChatCompletionResponse requires a `data` field no answer carries.
+        required = components["schemas"]["ChatCompletionResponse"]["allOf"][1]["required"]
+        components["schemas"]["ChatCompletionResponse"]["allOf"][1]["required"] = [r for r in required if r != "data"]
+    return components
+
+
+@cache
+def _spec_validator(vendor: str, component: str) -> Any:
+    import jsonschema
+
+    schema = {"$ref": f"#/components/schemas/{component}", "components": _components(vendor)}
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _spec_problems(vendor: str, component: str, value: Any, where: str) -> list[str]:
+    errors = sorted(_spec_validator(vendor, component).iter_errors(value), key=lambda e: list(e.absolute_path))
+    return [f"{where}: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:160]}" for e in errors[:5]]
+
+
+@dataclass(frozen=True)
+class SpecCheck:
+    """One vendor's chat components: the request, the answer, and the stream chunk."""
+
+    vendor: str
+    request: str
+    response: str
+    chunk: str
+
+    def __call__(self, data: OracleInput) -> list[str]:
+        if not data.interaction.request.path.endswith("/chat/completions"):
+            return []
+        problems = _spec_problems(self.vendor, self.request, body_value(data.interaction.request.body), "request")
+        response = data.interaction.response
+        if response is None or response.status != 200:
+            return problems
+        value = body_value(response.body)
+        if "sse" not in response.body:
+            return problems + _spec_problems(self.vendor, self.response, value, "response")
+        for i, event in enumerate(value or []):
+            chunk = event.get("data") if isinstance(event, dict) else None
+            if isinstance(chunk, dict) and "choices" in chunk and "error" not in chunk:
+                problems += _spec_problems(self.vendor, self.chunk, chunk, f"chunk {i}")
+        return problems
+
+
+SPEC_CHECKS = (
+    SpecCheck("mistral", "ChatCompletionRequest", "ChatCompletionResponse", "CompletionChunk"),
+    SpecCheck("openrouter", "ChatRequest", "ChatResult", "ChatStreamChunk"),
+)
+ORACLES += [
+    Oracle(f"{c.vendor}-openapi-spec", c.vendor, c, requires=("jsonschema", "yaml", str(vendor_spec_path(c.vendor))))
+    for c in SPEC_CHECKS
+]
