@@ -337,7 +337,7 @@ def matches_complete(outcome: Outcome) -> list[str]:
     streamed, completed = outcome.response, outcome.complete_response
     if streamed is None or completed is None:
         return ["need both a streamed and a completed response"]
-    fields = ("id", "model", "parts", "finish_reason", "provider_finish_reason", "usage", "cost")
+    fields: tuple[str, ...] = ("id", "model", "parts", "finish_reason", "provider_finish_reason", "usage", "cost")
     if not outcome.exact:
         fields = ("finish_reason",)
     problems = []

@@ -19,7 +19,7 @@ def cell(results: list[CaseResult]) -> str:
     """`pass 9`, `fail 1 / pass 8`, `unsupported 2`, `pass 4 · unsupported 1 · waived 1`, or `—`."""
     if not results:
         return "—"
-    counts = Counter(r.status for r in results)
+    counts: Counter[str] = Counter(r.status for r in results)
     return " · ".join(f"{status} {counts[status]}" for status in _ORDER if counts[status])
 
 
@@ -30,7 +30,7 @@ def _short(results: list[CaseResult]) -> str:
     """A narrow cell for terminals: `ok 9 unsup 1`."""
     if not results:
         return "—"
-    counts = Counter(r.status for r in results)
+    counts: Counter[str] = Counter(r.status for r in results)
     return " ".join(f"{_ABBREV[s]} {counts[s]}" for s in _ORDER if counts[s])
 
 

@@ -191,9 +191,12 @@ async def write_cassette(
     """Author (synthetic: the wire's responder answers the real request) or record (live) one cassette."""
     scrubber = Scrubber(secrets=target.secrets())
     if source == "synthetic":
-        profile = target.build(
-            **({"profile": ModelProfile(**case.profile_override)} if case.profile_override else {})
-        ).profile(target.model_for(case.id))
+        extra: dict[str, Any] = {}
+        if case.profile_override:
+            extra["profile"] = ModelProfile(**case.profile_override)
+        probe = target.build(**extra)
+        profile = probe.profile(target.model_for(case.id))
+        await probe.aclose()
         inner: httpx.AsyncBaseTransport = ResponderTransport(responder_for(target.wire), case.scenario_for(profile))
     else:
         inner = httpx.AsyncHTTPTransport(retries=0)

@@ -50,7 +50,8 @@ class Target:
     def factory(self) -> AdapterFactory:
         if callable(self.adapter):
             return self.adapter
-        return load_object(self.adapter)
+        factory: AdapterFactory = load_object(self.adapter)
+        return factory
 
     def build(self, *, live: bool = False, **overrides: Any) -> Adapter:
         """The adapter, built with replay credentials (or, `live`, with the ones read from the environment)."""
