@@ -1,0 +1,70 @@
+"""Live targets: llama.cpp's server speaking OpenAI Chat, Anthropic Messages and OpenAI Responses."""
+
+from __future__ import annotations
+
+from accord.contracts import ModelProfile, ParameterRules
+
+from ..llamacpp_live import MODEL_ALIAS
+from ..targets import Target
+
+# What this server and model really do (measured): no real tool calls (the model writes JSON as text), JSON-schema
+# output constrained by a grammar, no images, no reasoning, usage in streams, a 2,048-token context.
+LLAMACPP_PROFILE = ModelProfile(
+    supports_tools=False,
+    supports_parallel_tools=False,
+    supports_tool_choice_required=False,
+    supports_vision=False,
+    supports_documents=False,
+    supports_native_output=True,
+    supports_json_mode=True,
+    supports_strict_tools=False,
+    supports_reasoning=False,
+    supports_streaming_usage=True,
+    max_context=2048,
+    schema_dialect="ollama",
+    parameters=ParameterRules(max_tokens_field="max_tokens", requires_max_tokens=False),
+)
+
+# Per wire, what this server does differently (measured): its Messages endpoint has no schema-less JSON mode;
+# its Responses endpoint accepts `text.format` but does not constrain the output with it.
+ANTHROPIC_WIRE_PROFILE = LLAMACPP_PROFILE.merged_with(ModelProfile(supports_json_mode=False))
+RESPONSES_WIRE_PROFILE = LLAMACPP_PROFILE.merged_with(ModelProfile(supports_native_output=False))
+
+_LOCAL = {"profile": LLAMACPP_PROFILE, "base_url": "http://127.0.0.1:8080"}
+
+TARGETS = [
+    Target(
+        name="live-llamacpp",
+        adapter="accord.adapters.providers:vendor_adapter",
+        model=MODEL_ALIAS,
+        wire="openai_chat",
+        options={"vendor_name": "llamacpp", **_LOCAL, "base_url": "http://127.0.0.1:8080/v1"},
+        replay_credentials={},
+    ),
+    Target(
+        name="live-llamacpp-anthropic",
+        adapter="accord.adapters.anthropic:AnthropicAdapter",
+        model=MODEL_ALIAS,
+        wire="anthropic",
+        options={
+            **_LOCAL,
+            "profile": ANTHROPIC_WIRE_PROFILE,
+            "base_url": "http://127.0.0.1:8080",
+            "api_key": "no-key-local",
+        },
+        replay_credentials={},  # llama.cpp asks for no key; these adapters still send the placeholder above
+    ),
+    Target(
+        name="live-llamacpp-responses",
+        adapter="accord.adapters.openai_responses:OpenAIResponsesAdapter",
+        model=MODEL_ALIAS,
+        wire="openai_responses",
+        options={
+            **_LOCAL,
+            "profile": RESPONSES_WIRE_PROFILE,
+            "base_url": "http://127.0.0.1:8080/v1",
+            "api_key": "no-key-local",
+        },
+        replay_credentials={},  # llama.cpp asks for no key; these adapters still send the placeholder above
+    ),
+]
