@@ -38,6 +38,12 @@ def req(*messages: Message | str, **fields: Any) -> Request:
     return Request(model=fields.pop("model", "gpt-4o-mini"), messages=msgs, **fields)
 
 
+async def drain(a: OpenAIChatAdapter, request: Request) -> None:
+    async with a.stream(request) as stream:
+        async for _ in stream:
+            pass
+
+
 async def open_only(a: OpenAIChatAdapter, request: Request, native: NativeOutput | None = None) -> None:
     async with a.open(request, native):
         pass
@@ -244,3 +250,66 @@ def test_wire_context_without_plans_keeps_arguments() -> None:
     assert ctx.tool_parameters(Tool(name="f")) == {"type": "object", "properties": {}}
     assert ctx.tool_strict(Tool(name="f")) is None
     assert ctx.tool_strict(Tool(name="f", strict=True)) is True
+
+
+def _body(message: Any = None, choice: Any = None) -> dict[str, Any]:
+    base = completion()
+    if choice is not None:
+        base["choices"] = [choice]
+    else:
+        base["choices"][0]["message"] = message
+    return base
+
+
+@pytest.mark.parametrize(
+    ("payload", "match"),
+    [
+        (_body(choice=0), r"choices\[0\]\.message"),
+        (_body(message="0"), r"choices\[0\]\.message"),
+        (_body(message=0), r"choices\[0\]\.message"),
+        (_body(message={"role": "assistant", "content": 0}), "neither text nor a list"),
+        (_body(message={"role": "assistant", "content": {}}), "neither text nor a list"),
+        (_body(message={"role": "assistant", "content": [0]}), "neither text nor a list"),
+        (_body(message={"role": "assistant", "content": [{"type": "text", "text": [0]}]}), "neither text"),
+        (
+            _body(message={"role": "assistant", "content": None, "tool_calls": [{"id": "c", "function": {}}]}),
+            "no function name",
+        ),
+        (_body(message={"role": "assistant", "content": None, "tool_calls": ["x"]}), "no function name"),
+    ],
+)
+async def test_wrong_shapes_are_response_parse_errors(payload: dict[str, Any], match: str) -> None:
+    a, _ = adapter(Recorder(httpx.Response(200, json=payload)))
+    with pytest.raises(ResponseParseError, match=match):
+        await a.complete(req("q"))
+
+
+async def test_message_null_is_an_empty_answer() -> None:
+    a, _ = adapter(Recorder(httpx.Response(200, json=_body(message=None))))
+    response = await a.complete(req("q"))
+    assert response.text == ""
+    assert response.parts == []
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        ({"choices": [0]}, "choice is not an object"),
+        ({"choices": [{"index": 0, "delta": "x"}]}, "choice is not an object"),
+        ({"choices": [{"index": 0, "delta": {"content": 5}}]}, "neither text"),
+        ({"choices": [{"index": 0, "delta": {"tool_calls": [7]}}]}, "tool call is not an object"),
+        ({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": "f"}]}}]}, "not an object"),
+        (
+            {
+                "choices": [
+                    {"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"arguments": "{}"}}]}}
+                ]
+            },
+            "no function name",
+        ),
+    ],
+)
+async def test_wrong_stream_shapes_are_response_parse_errors(frame: dict[str, Any], match: str) -> None:
+    a, _ = adapter(Recorder(httpx.Response(200, content=sse(frame))), max_retries=0)
+    with pytest.raises(ResponseParseError, match=match):
+        await drain(a, req("q"))

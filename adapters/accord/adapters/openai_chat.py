@@ -349,12 +349,30 @@ def _reasoning_text(holder: Mapping[str, Any], vendor: VendorSpec) -> str:
 
 
 def _content_text(content: Any) -> str:
-    """`content` as text: a string, or a list of `{type: text, text}` parts (some compatible servers)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
+    """`content` as text: a string, or a list of `{type: text, text}` parts (some compatible servers).
+
+    Any other shape is not Chat Completions: a typed error rather than an answer whose text silently vanished.
+    """
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
+        texts = [p.get("text") for p in content if p.get("type") == "text"]
+        if all(isinstance(t, str) for t in texts):
+            return "".join(texts)
+    raise ResponseParseError("message content is neither text nor a list of text parts", raw=json.dumps(content)[:4000])
+
+
+def _not_chat(adapter: OpenAIChatAdapter, what: str, raw: Any) -> ResponseParseError:
+    return ResponseParseError(f"{adapter.name}: {what}", raw=json.dumps(raw)[:4000], provider=adapter.name)
+
+
+def _function_name(call: Any, adapter: OpenAIChatAdapter) -> tuple[Mapping[str, Any], str]:
+    """A tool call's `function` object and its (wire) name; a call without a name cannot be answered."""
+    function = call.get("function") if isinstance(call, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(function, dict) or not isinstance(name, str) or not name:
+        raise _not_chat(adapter, "a tool call has no function name", call)
+    return function, name
 
 
 def from_wire(payload: Any, ctx: WireContext, adapter: OpenAIChatAdapter, headers: Mapping[str, str]) -> Response:
@@ -368,7 +386,10 @@ def from_wire(payload: Any, ctx: WireContext, adapter: OpenAIChatAdapter, header
             provider=adapter.name,
         )
     choice = payload["choices"][0]
-    message = choice.get("message") or {}
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(choice, dict) or not isinstance(message, dict | None):
+        raise _not_chat(adapter, "`choices[0].message` is not an object", payload)
+    message = message or {}
     raw_finish = choice.get("finish_reason")
     finish = map_finish(raw_finish)
     parts: list[Part] = []
@@ -382,13 +403,13 @@ def from_wire(payload: Any, ctx: WireContext, adapter: OpenAIChatAdapter, header
         parts.append(TextPart(text=refusal))
         finish = "refusal"
     for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
+        function, wire_name = _function_name(call, adapter)
         raw_args = function.get("arguments")
         if isinstance(raw_args, dict):  # some compatible servers send an object
             arguments, raw = raw_args, None
         else:
             arguments, raw = parse_arguments(raw_args or "", truncated=finish == "length", provider=adapter.name)
-        name = ctx.names.restore(function.get("name") or "")
+        name = ctx.names.restore(wire_name)
         if raw is None:
             arguments = ctx.restore_arguments(name, arguments)
         parts.append(
@@ -478,9 +499,12 @@ class ChatStreamDecoder(StreamDecoder):
         self.fingerprint = obj.get("system_fingerprint") or self.fingerprint
         self.extra.update((k, obj[k]) for k in self.adapter.vendor.kept_fields if k in obj)
         for choice in obj.get("choices") or []:
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(choice, dict) or not isinstance(delta, dict | None):
+                raise _not_chat(self.adapter, "a stream chunk's choice is not an object", obj)
             if choice.get("index", 0) != 0:
                 continue
-            events.extend(self._on_delta(choice.get("delta") or {}))
+            events.extend(self._on_delta(delta or {}))
             if choice.get("finish_reason"):
                 raw = choice["finish_reason"]
                 self.asm.finish("refusal" if self.refused and not self.content_seen else map_finish(raw), raw)
@@ -504,11 +528,16 @@ class ChatStreamDecoder(StreamDecoder):
             self.refused = True
             events.extend(self.asm.text("text", refusal))
         for call in delta.get("tool_calls") or []:
+            if not isinstance(call, dict):
+                raise _not_chat(self.adapter, "a streamed tool call is not an object", call)
             key = self._tool_key(call)
             function = call.get("function") or {}
+            if not isinstance(function, dict):
+                raise _not_chat(self.adapter, "a streamed tool call's `function` is not an object", call)
             if not self.asm.has_tool(key):
+                _, name = _function_name(call, self.adapter)  # the first fragment names the function
                 call_id = call.get("id") or f"call_{key[1]}"
-                events.extend(self.asm.tool_start(key, call_id, function.get("name") or ""))
+                events.extend(self.asm.tool_start(key, call_id, name))
             arguments = function.get("arguments")
             if isinstance(arguments, dict):
                 events.extend(self.asm.tool_end(key, arguments))
