@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from accord.adapters import connect
 from accord.adapters._hooks import HookEvent, RequestFailed, RequestStart, ResponseDone
@@ -72,3 +73,24 @@ async def test_a_stream_read_to_the_end_reports_no_failure() -> None:
             pass
     assert not [e for e in events if isinstance(e, RequestFailed)]
     assert [type(e).__name__ for e in events][-1] == "ResponseDone"
+
+
+async def test_an_error_in_the_first_chunk_of_a_200_stream_keeps_the_partial_response() -> None:
+    from accord.contracts import ServerError
+
+    first_chunk = (
+        b'data: {"id":"c","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"par"}}]}\n\n'
+        b'data: {"error":{"message":"boom","type":"server_error","code":null}}\n\n'
+    )
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, content=first_chunk, headers={"content-type": "text/event-stream"})
+        )
+    )
+    model = connect("openai:gpt-4o-mini", api_key="sk-x", http_client=client, max_retries=0)
+    with pytest.raises(ServerError) as caught:
+        async with model.stream("hi") as stream:
+            async for _ in stream:
+                pass
+    assert caught.value.partial is not None
+    assert caught.value.partial.text == "par"

@@ -354,6 +354,7 @@ class HTTPAdapter:
                 # Open the stream and read until the first event, so an error before any delta can be retried.
                 stack = AsyncExitStack()
                 await stack.__aenter__()
+                decoder: StreamDecoder | None = None
                 try:
                     http_response = await stack.enter_async_context(
                         self.core.open_stream(
@@ -378,6 +379,13 @@ class HTTPAdapter:
                         except httpx.HTTPError as exc:
                             raise transport_error(exc, self.name, ctx.model) from exc
                         first = decoder.feed(chunk)
+                except ProviderError as exc:
+                    # An error inside the 200 stream before any event: keep what was assembled, and let the
+                    # retry loop decide (nothing was delivered yet).
+                    if exc.partial is None and decoder is not None:
+                        exc.partial = self._finish(decoder.partial(), ctx, log.attempts, http_response.headers)
+                    await stack.aclose()
+                    raise
                 except BaseException:
                     await stack.aclose()
                     raise
