@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -104,40 +105,34 @@ def test_the_committed_cassettes_lint_clean(capsys: pytest.CaptureFixture[str]) 
 
 def test_the_pytest_plugin_runs_the_suite(openai_copy: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "accord.conformance.plugin",
-        "--pyargs",
-        "accord.conformance.suite",
-        "--adapter",
-        "conformance-openai",
-        "--cassettes",
-        str(openai_copy),
-        "--case",
-        "completion.*",
-        "--case",
-        "tools.denied",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-rs",
-    ]
+    # Once the plugin is registered through the pytest11 entry point, `-p` must not load it a second time.
+    registered = any(ep.value == "accord.conformance.plugin" for ep in entry_points(group="pytest11"))
+    base = [sys.executable, "-m", "pytest", *([] if registered else ["-p", "accord.conformance.plugin"])]
+    base += ["--pyargs", "accord.conformance.suite", "--adapter", "conformance-openai", "--cassettes", str(openai_copy)]
+    base += ["-q", "-p", "no:cacheprovider"]
+    command = [*base, "--accord-case", "completion.*", "--accord-case", "tools.denied", "-rs"]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 passed" in result.stdout
-    # A missing cassette directory skips; a broken cassette fails the test.
+    # A changed cassette fails its test with the request diff.
     path = openai_copy / "openai" / "completion.basic.yaml"
     path.write_text(path.read_text().replace("max_tokens: 50", "max_tokens: 51"))
-    result = subprocess.run(
-        [*command[:-6], "--case", "completion.basic", "-q", "-p", "no:cacheprovider", "--accord-record-mode", "none"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    command = [*base, "--accord-case", "completion.basic", "--accord-record-mode", "none"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "differs from the cassette" in result.stdout
+    # An adapter without cassettes is skipped, not failed.
+    command = [
+        *base[:-5],
+        "--cassettes",
+        str(tmp_path / "none"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--accord-case",
+        "completion.basic",
+        "-rs",
+    ]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout
+    assert "no cassettes for openai" in result.stdout

@@ -47,13 +47,15 @@ def model_from_cassettes(folder: Path) -> str | None:
     return models.most_common(1)[0][0] if models else None
 
 
-def _adapter_name(cls: Any) -> str | None:
-    """The provider name an instance reports (an instance may set it from its vendor data), else the class's."""
+def _instance_attr(cls: Any, attr: str) -> str | None:
+    """What an instance reports for `attr` (instances may set name and env var from vendor data), else the
+    class's value."""
     try:
         instance = cls(api_key="test-key")
     except Exception:
-        return getattr(cls, "name", None)
-    return str(getattr(instance, "name", "") or getattr(cls, "name", "")) or None
+        instance = cls
+    value = getattr(instance, attr, None) or getattr(cls, attr, None)
+    return str(value) if value else None
 
 
 def certification_target(
@@ -68,11 +70,11 @@ def certification_target(
     options: Mapping[str, Any] | None = None,
 ) -> Target:
     cls = load_object(reference)
-    adapter_name = name or _adapter_name(cls) or reference.rpartition(":")[2].lower()
+    adapter_name = name or _instance_attr(cls, "name") or reference.rpartition(":")[2].lower()
     chosen = model or getattr(cls, "conformance_model", None) or model_from_cassettes(folder)
     if not chosen:
         raise ConfigurationError("no model: pass --model, or set `conformance_model` on the adapter class")
-    variable = env_var or getattr(cls, "env_var", None)
+    variable = env_var or _instance_attr(cls, "env_var")
     return Target(
         name=str(adapter_name),
         adapter=reference,

@@ -30,7 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="none (replay), once (author missing), rewrite (author all); also read from "
         "pytest-recording's --record-mode",
     )
-    group.addoption("--case", dest="accord_case", action="append", default=[], help="case id or glob")
+    group.addoption(
+        "--accord-case", dest="accord_case", action="append", default=[], help="case id or glob (repeatable)"
+    )
 
 
 def record_mode(config: pytest.Config) -> RecordMode:

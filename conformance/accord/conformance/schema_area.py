@@ -74,6 +74,8 @@ CORPUS: tuple[dict[str, Any], ...] = (
 def _generated(count: int) -> tuple[dict[str, Any], ...]:
     """Schemas from the structured-output helper's strategies, drawn deterministically once per process (the
     draw is the slow part; every adapter's dialect reuses it)."""
+    if count < 1:
+        return ()
     try:
         from . import strategies
     except ImportError:
