@@ -88,9 +88,13 @@ async def test_an_error_in_the_first_chunk_of_a_200_stream_keeps_the_partial_res
         )
     )
     model = connect("openai:gpt-4o-mini", api_key="sk-x", http_client=client, max_retries=0)
-    with pytest.raises(ServerError) as caught:
+
+    async def read_all() -> None:
         async with model.stream("hi") as stream:
             async for _ in stream:
                 pass
+
+    with pytest.raises(ServerError) as caught:
+        await read_all()
     assert caught.value.partial is not None
     assert caught.value.partial.text == "par"
