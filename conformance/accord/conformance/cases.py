@@ -328,7 +328,7 @@ CASES: tuple[Case, ...] = (
             ),
         ),
         requires=("supports_reasoning",),
-        checks=(c.response_basics, c.text_equals, c.usage_equals),
+        checks=(c.response_basics, c.text_equals, c.usage_equals, c.thinking_apart),
     ),
     Case(
         "completion.unicode",

@@ -302,6 +302,22 @@ def _summed_usage(outcome: Outcome) -> list[str]:
     return [] if response.usage == total else [f"usage {response.usage!r} != sum over attempts {total!r}"]
 
 
+def _thinking_apart(outcome: Outcome) -> list[str]:
+    """Reasoning never leaks into `response.text`; when the wire returns it, it is the scenario's, in order."""
+    response, answer = outcome.response, outcome.answer
+    if response is None or answer is None:
+        return ["no response"]
+    thought = "".join(answer.thinking)
+    problems = []
+    if thought and thought in response.text:
+        problems.append("the reasoning text leaked into response.text")
+    got = "".join(p.text for p in response.thinking)
+    if response.thinking and got != thought:
+        problems.append(f"thinking {got!r} != scenario {thought!r}")
+    return problems
+
+
+thinking_apart = exact(_thinking_apart)
 text_equals = exact(_text_equals)
 usage_equals = exact(_usage_equals)
 arguments_equal = exact(_arguments_equal)
