@@ -973,3 +973,17 @@ async def test_stream_tool_calls_from_compatible_servers_stay_apart(fragments: l
         ToolCall(id="a", name="get_weather", arguments={"city": "Paris"}),
         ToolCall(id="b", name="get_weather", arguments={"city": "Rome"}),
     ]
+
+
+@pytest.mark.parametrize("choice", ["auto", "none"])
+async def test_tool_choice_and_parallel_flag_only_sent_with_tools(choice: str) -> None:
+    # OpenAI answers 400 "'tool_choice' is only allowed when 'tools' are specified" (same for parallel_tool_calls)
+    rec = Recorder(httpx.Response(200, json=completion()))
+    a, _ = adapter(rec)
+    await a.complete(req("q", tool_choice=choice, parallel_tool_calls=True))
+    assert "tool_choice" not in rec.body
+    assert "parallel_tool_calls" not in rec.body
+    assert "tools" not in rec.body
+    await a.complete(req("q", tools=[WEATHER], tool_choice=choice, parallel_tool_calls=True))
+    assert rec.body["tool_choice"] == choice
+    assert rec.body["parallel_tool_calls"] is True

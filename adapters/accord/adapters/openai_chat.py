@@ -245,9 +245,10 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
             if strict is not None:
                 function["strict"] = strict
             body["tools"].append({"type": "function", "function": function})
-    if request.tool_choice is not None:
+    # Without tools both are no-ops, and OpenAI rejects them ("... is only allowed when 'tools' are specified").
+    if request.tool_choice is not None and request.tools:
         body["tool_choice"] = _tool_choice(request.tool_choice, ctx)
-    if request.parallel_tool_calls is not None:
+    if request.parallel_tool_calls is not None and request.tools:
         body["parallel_tool_calls"] = request.parallel_tool_calls
     if request.max_tokens is not None:
         body[rules.max_tokens_field] = request.max_tokens
