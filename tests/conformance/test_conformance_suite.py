@@ -336,7 +336,6 @@ def test_checks_report_missing_responses_and_mismatches() -> None:
     assert c.error_is(ValueError, retryable=False)(c.Outcome()) == ["expected ValueError, got no error"]  # type: ignore[arg-type]
     assert c.interrupted(c.Outcome()) == ["expected StreamInterruptedError, got no error"]
     assert c.partial_text(c.Outcome(error=RuntimeError())) == ["the error carries no partial response"]
-    assert c.failure_of(()) is None
 
 
 def test_cases_are_well_formed() -> None:
@@ -351,3 +350,38 @@ def test_cases_are_well_formed() -> None:
             assert isinstance(case.request, Request)
             assert case.expect_refusal or case.scenario_for(ModelProfile())
     assert isinstance(CASES_BY_ID["structured.retry"], Case)
+
+
+async def test_malformed_cassettes_crashing_checks_and_properties_fail_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "openai").mkdir()
+    (tmp_path / "openai" / "completion.basic.yaml").write_text("interactions: [")
+    result = await run_case(OPENAI, CASES_BY_ID["completion.basic"], tmp_path)
+    assert result.status == "fail"
+    assert "not valid YAML" in result.detail
+
+    def crash(outcome: c.Outcome) -> list[str]:
+        raise KeyError("boom")
+
+    crashing = dataclasses.replace(CASES_BY_ID["completion.basic"], checks=(crash,))
+    result = await run_case(OPENAI, crashing, CASSETTES)
+    assert result.status == "fail"
+    assert "crashed: KeyError" in result.detail
+
+    def broken_property(profile: ModelProfile) -> list[str]:
+        raise ValueError("no rules")
+
+    prop = dataclasses.replace(CASES_BY_ID["schema.dialect"], property_check=broken_property)
+    result = await run_case(OPENAI, prop, CASSETTES)
+    assert (result.status, result.detail) == ("fail", "crashed: ValueError: no rules")
+
+
+def test_progress_bar_advances_and_stops() -> None:
+    from accord.conformance.cli import _progress
+    from accord.conformance.runner import CaseResult
+
+    advance, stop = _progress(2, True)
+    advance(CaseResult("openai", "completion.basic", "completion", "pass"))
+    stop()
+    advance, stop = _progress(2, False)
+    advance(CaseResult("openai", "completion.basic", "completion", "pass"))
+    stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from accord.contracts import (
     UsageUpdate,
 )
 
-from .scenario import Answer, Failure, Scenario
+from .scenario import Answer, Scenario
 
 
 @dataclass
@@ -411,7 +411,3 @@ def interrupted(outcome: Outcome) -> list[str]:
 
 
 interrupted.expects_error = True  # type: ignore[attr-defined]
-
-
-def failure_of(scenario: Sequence[object]) -> Failure | None:
-    return next((s for s in scenario if isinstance(s, Failure)), None)

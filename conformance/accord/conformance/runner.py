@@ -336,10 +336,3 @@ async def run_suite(
                 on_result(result)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def load_or_none(path: Path) -> Cassette | None:
-    try:
-        return load_cassette(path)
-    except CassetteError:
-        return None
