@@ -987,3 +987,11 @@ async def test_tool_choice_and_parallel_flag_only_sent_with_tools(choice: str) -
     await a.complete(req("q", tools=[WEATHER], tool_choice=choice, parallel_tool_calls=True))
     assert rec.body["tool_choice"] == choice
     assert rec.body["parallel_tool_calls"] is True
+
+
+async def test_empty_assistant_turn_is_sent_as_empty_text() -> None:
+    rec = Recorder(httpx.Response(200, json=completion()))
+    a, _ = adapter(rec)
+    empty = Message(role="assistant", parts=[TextPart(text="")])
+    await a.complete(req("q", empty, "again"))
+    assert rec.body["messages"][1] == {"role": "assistant", "content": ""}

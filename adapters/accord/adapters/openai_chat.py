@@ -188,8 +188,9 @@ def _message(message: Message, ctx: WireContext, system_role: str, vendor: Vendo
         ]
     # Assistant. Reasoning traces are not sent back: Chat Completions has no field for them, and servers that
     # return `reasoning_content` reject it in input.
-    out: dict[str, Any] = {"role": "assistant", "content": message.text or None}
     calls = message.tool_calls
+    # `null` content is only valid beside tool calls; an empty answer replayed as history is "".
+    out: dict[str, Any] = {"role": "assistant", "content": message.text or (None if calls else "")}
     if calls:
         out["tool_calls"] = [
             {
