@@ -20,7 +20,7 @@ from accord.adapters import connect
 from accord.adapters._registry import BUILTIN
 from accord.contracts import ERROR_CLASSES, AccordError, Message, Request, Tool
 
-RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "recordings"
+RECORDINGS = Path(__file__).resolve().parents[3] / "shared" / "recordings"  # = tests/conftest.py RECORDINGS
 
 pytestmark = [
     pytest.mark.recordings,
