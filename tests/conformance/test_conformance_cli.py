@@ -74,11 +74,30 @@ def test_conformance_fails_on_a_changed_cassette_and_lint_names_the_edit(
     assert "hand-edited" in capsys.readouterr().out
 
 
-def test_adapters_without_cassettes_are_listed_not_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_adapters_without_cassettes_are_listed_not_failed(
+    openai_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = conformance_main(["openai", "--cassettes", str(tmp_path / "none"), "--report-dir", str(tmp_path)])
-    assert code == 0
-    assert "no cassettes" in capsys.readouterr().out
+    assert code == 1  # nothing at all was checked: never a silent pass
+    captured = capsys.readouterr()
+    assert "no cassettes" in captured.out
+    assert "nothing was checked" in captured.err
     assert json.loads((tmp_path / "conformance-report.json").read_text())["no_cassettes"] == ["openai"]
+    # Beside an adapter that has cassettes, one without is listed and does not fail the run.
+    code = conformance_main(
+        [
+            "openai",
+            "anthropic",
+            "--cassettes",
+            str(openai_copy),
+            "--report-dir",
+            str(tmp_path),
+            "--case",
+            "completion.basic",
+        ]
+    )
+    assert code == 0
+    assert json.loads((tmp_path / "conformance-report.json").read_text())["no_cassettes"] == ["anthropic"]
     with pytest.raises(ConfigurationError, match="no conformance target 'nope'"):
         conformance_main(["nope"])
 

@@ -115,6 +115,9 @@ def conformance_main(argv: Sequence[str]) -> int:
     _print_report(report)
     json_path, md_path = write_reports(report, args.report_dir)
     print(f"wrote {json_path} and {md_path}")
+    if not report.results:
+        print(f"accord conformance: no cassettes under {root}: nothing was checked", file=sys.stderr)
+        return 1
     return 1 if report.failed else 0
 
 
