@@ -226,7 +226,8 @@ async def test_replay_serves_in_order_and_fails_loudly_on_difference() -> None:
 
             with pytest.raises(httpx.RemoteProtocolError):
                 await drain()
-            assert chunks == [b'data: {"i":1}\n\n', b'data: {"i":2}\n\n']
+            assert b"".join(chunks) == b'data: {"i":1}\n\ndata: {"i":2}\n\n'
+            assert len(chunks) == 4  # each event split across two reads
         with pytest.raises(httpx.ReadTimeout):
             await client.post("https://api.example.com/v1/chat?x=1", json={"model": "m", "n": 1})
         with pytest.raises(CassetteMismatch, match="holds 3"):
@@ -272,3 +273,13 @@ async def test_recording_keeps_decoded_bodies_cuts_and_transport_errors() -> Non
     assert items[2].error == "ReadTimeout"
     assert items[2].response is None
     assert json.dumps(items[0].request.headers)  # plain data, YAML-able
+
+
+def test_split_chunks_cuts_inside_multibyte_characters() -> None:
+    from accord.conformance.transports import split_chunks
+
+    assert split_chunks([b"abcd", b"x"]) == [b"ab", b"cd", b"x"]
+    pieces = split_chunks(["data: é\n\n".encode()])
+    assert len(pieces) == 2
+    assert b"".join(pieces) == "data: é\n\n".encode()
+    assert pieces[0].endswith(b"\xc3")  # the cut falls inside the two-byte character

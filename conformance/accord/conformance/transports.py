@@ -49,6 +49,22 @@ class NetworkForbidden(AssertionError):
     """A request was sent where the contract says none may be (a refused capability)."""
 
 
+def split_chunks(chunks: Sequence[bytes]) -> list[bytes]:
+    """Each chunk cut in two at an awkward place (inside a UTF-8 sequence when there is one): a decoder must
+    reassemble events from any split, as a real network delivers them."""
+    out: list[bytes] = []
+    for chunk in chunks:
+        if len(chunk) < 2:
+            out.append(chunk)
+            continue
+        cut = len(chunk) // 2
+        multibyte = next((i + 1 for i in range(len(chunk) - 1) if chunk[i] >= 0xC0), None)
+        if multibyte is not None:
+            cut = multibyte  # just after a UTF-8 lead byte
+        out += [chunk[:cut], chunk[cut:]]
+    return out
+
+
 class _Chunks(httpx.AsyncByteStream):
     def __init__(self, chunks: Sequence[bytes], cut: bool, request: httpx.Request) -> None:
         self.chunks = chunks
@@ -82,9 +98,10 @@ def recorded_request(request: httpx.Request, scrubber: Scrubber) -> RecordedRequ
 class ReplayTransport(httpx.AsyncBaseTransport):
     """Serves a cassette's interactions in order; a request that differs from the recorded one fails loudly."""
 
-    def __init__(self, cassette: Cassette, scrubber: Scrubber | None = None) -> None:
+    def __init__(self, cassette: Cassette, scrubber: Scrubber | None = None, *, split: bool = True) -> None:
         self.cassette = cassette
         self.scrubber = scrubber or Scrubber()
+        self.split = split
         self.position = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -108,7 +125,10 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         if item.response is None:
             raise CassetteError(f"interaction #{self.position} has neither a response nor an error")
         headers = [(k, v) for k, vs in item.response.headers.items() for v in vs]
-        return _response(item.response.status, headers, body_chunks(item.response.body), item.response.cut, request)
+        chunks = body_chunks(item.response.body)
+        if self.split and len(chunks) > 1:  # a stream: deliver its events split across reads
+            chunks = split_chunks(chunks)
+        return _response(item.response.status, headers, chunks, item.response.cut, request)
 
 
 class ResponderTransport(httpx.AsyncBaseTransport):
