@@ -106,6 +106,11 @@ class LlamaCppServer:
         params.model_alias = {MODEL_ALIAS}  # a set of names in this binding; a str would become its letters
         params.use_jinja = True
         params.verbosity = 0
+        # Deterministic answers across restarts: greedy sampling, a fixed seed, no prompt cache (cached-token
+        # counts would otherwise depend on what ran before).
+        params.sampling.temp = 0.0
+        params.sampling.seed = 42
+        params.cache_prompt = False
         self._server = xllamacpp.Server(params)
         self.base_url = str(self._server.listening_address).rstrip("/")
         self._wait_healthy()
