@@ -385,3 +385,23 @@ def test_progress_bar_advances_and_stops() -> None:
     advance, stop = _progress(2, False)
     advance(CaseResult("openai", "completion.basic", "completion", "pass"))
     stop()
+
+
+async def test_structured_cases_fail_without_a_working_output_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import accord.adapters._output as engine
+
+    async def no_engine(send: Any, request: Request, profile: ModelProfile) -> Response:
+        return await send(request.with_(output=None), None)  # ignores the output spec entirely
+
+    monkeypatch.setattr(engine, "complete_structured", no_engine)
+    for case_id in ("structured.native", "structured.tool", "structured.prompted", "structured.auto"):
+        status, _ = await _status(OPENAI, case_id)
+        assert status == "fail", case_id
+    status, detail = await _status(OPENAI, "structured.retry")
+    assert status == "fail"
+
+    async def one_attempt(send: Any, request: Request, profile: ModelProfile) -> Response:
+        raise engine.OutputValidationError("invalid", attempts=1, errors=["population"], usage=Usage())
+
+    monkeypatch.setattr(engine, "complete_structured", one_attempt)
+    assert (await _status(OPENAI, "structured.retry"))[0] == "fail"
