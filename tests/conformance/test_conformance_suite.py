@@ -397,7 +397,7 @@ async def test_structured_cases_fail_without_a_working_output_engine(monkeypatch
     for case_id in ("structured.native", "structured.tool", "structured.prompted", "structured.auto"):
         status, _ = await _status(OPENAI, case_id)
         assert status == "fail", case_id
-    status, detail = await _status(OPENAI, "structured.retry")
+    status, _ = await _status(OPENAI, "structured.retry")
     assert status == "fail"
 
     async def one_attempt(send: Any, request: Request, profile: ModelProfile) -> Response:
