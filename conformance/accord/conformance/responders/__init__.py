@@ -217,7 +217,10 @@ def targets() -> dict[str, Target]:
 
 
 def oracles_for(wire: str) -> list[Oracle]:
-    return list(registry().oracles.get(wire, ()))
+    """The oracles registered for `wire`, plus those registered for every wire (`"*"`: they pick their
+    interactions themselves, e.g. any `/chat/completions` exchange)."""
+    found = registry().oracles
+    return [*found.get(wire, ()), *(o for o in found.get("*", ()) if wire != "*")]
 
 
 __all__ = [
