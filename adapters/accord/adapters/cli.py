@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("accord.conformance.cli:drift_main", "report what changed between two cassette folders"),
     "cassettes": ("accord.conformance.cli:cassettes_main", "cassette tools (lint)"),
     "models": ("accord.adapters._catalog_cli:models_main", "list catalog models, filtered"),
+    "live": ("accord.conformance.live:live_main", "record the llama.cpp targets live, replay, report drift"),
 }
 
 

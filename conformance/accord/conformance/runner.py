@@ -190,6 +190,8 @@ async def write_cassette(
 ) -> tuple[Path | None, str]:
     """Author (synthetic: the wire's responder answers the real request) or record (live) one cassette."""
     scrubber = Scrubber(secrets=target.secrets())
+    if source == "live":
+        scrubber = Scrubber(secrets=target.secrets(), volatile=target.volatile, origin=target.recorded_origin)
     if source == "synthetic":
         extra: dict[str, Any] = {}
         if case.profile_override:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -34,6 +34,8 @@ class Scrubber:
 
     secrets: tuple[str, ...] = ()
     extra_headers: frozenset[str] = field(default_factory=frozenset)
+    volatile: Mapping[str, Any] = field(default_factory=dict)  # JSON key → stand-in value (live recordings)
+    origin: str | None = None  # stand-in `scheme://host` for recorded URIs (servers on random local ports)
 
     def text(self, text: str) -> str:
         return scrub_text(text, self.secrets)
@@ -43,7 +45,13 @@ class Scrubber:
             return self.text(value)
         if isinstance(value, dict):
             return {
-                k: (REDACTED if isinstance(k, str) and k.lower() in SECRET_FIELDS and v else self.value(v))
+                k: (
+                    REDACTED
+                    if isinstance(k, str) and k.lower() in SECRET_FIELDS and v
+                    else self.volatile[k]
+                    if k in self.volatile
+                    else self.value(v)
+                )
                 for k, v in value.items()
             }
         if isinstance(value, list):
@@ -53,7 +61,9 @@ class Scrubber:
     def headers(self, headers: dict[str, list[str]]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for name, values in headers.items():
-            if is_secret_header(name) or name.lower() in self.extra_headers:
+            if self.origin and name.lower() == "host":
+                out[name] = [urlsplit(self.origin).netloc for _ in values]
+            elif is_secret_header(name) or name.lower() in self.extra_headers:
                 out[name] = [REDACTED for _ in values]
             else:
                 out[name] = [self.text(v) for v in values]
@@ -61,6 +71,10 @@ class Scrubber:
 
     def uri(self, uri: str) -> str:
         parts = urlsplit(uri)
+        if self.origin:
+            stand_in = urlsplit(self.origin)
+            parts = parts._replace(scheme=stand_in.scheme, netloc=stand_in.netloc)
+            uri = urlunsplit(parts)
         if not parts.query:
             return self.text(uri)
         query = [

@@ -38,6 +38,10 @@ class Target:
     replay_credentials: Mapping[str, Any] = field(default_factory=lambda: {"api_key": "test-key"})
     live_credentials: Mapping[str, str] = field(default_factory=dict)
     waivers: Mapping[str, str] = field(default_factory=dict)
+    # Live recording only: JSON keys whose values change on every run (ids, timestamps, timings) → the stand-in
+    # written instead, and a stand-in origin for a server on a random local port. A re-record then shows no drift.
+    volatile: Mapping[str, Any] = field(default_factory=dict)
+    recorded_origin: str | None = None
 
     def __post_init__(self) -> None:
         for case_id, reason in self.waivers.items():

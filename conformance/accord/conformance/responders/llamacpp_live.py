@@ -32,6 +32,18 @@ RESPONSES_WIRE_PROFILE = LLAMACPP_PROFILE.merged_with(ModelProfile(supports_nati
 
 _LOCAL = {"profile": LLAMACPP_PROFILE, "base_url": "http://127.0.0.1:8080"}
 
+# What changes on every run of the same model (measured over two recordings): ids, timestamps, timings.
+# The values stand in for them in the cassettes, so a re-record that says the same thing shows no drift.
+VOLATILE: dict[str, object] = {
+    "id": "live-id",
+    "created": 0,
+    "created_at": 0,
+    "completed_at": 0,
+    "timings": {},
+    "system_fingerprint": "llama.cpp",
+}
+ORIGIN = "http://llamacpp.local"
+
 TARGETS = [
     Target(
         name="live-llamacpp",
@@ -40,6 +52,8 @@ TARGETS = [
         wire="openai_chat",
         options={"vendor_name": "llamacpp", **_LOCAL, "base_url": "http://127.0.0.1:8080/v1"},
         replay_credentials={},
+        volatile=VOLATILE,
+        recorded_origin=ORIGIN,
     ),
     Target(
         name="live-llamacpp-anthropic",
@@ -53,6 +67,8 @@ TARGETS = [
             "api_key": "no-key-local",
         },
         replay_credentials={},  # llama.cpp asks for no key; these adapters still send the placeholder above
+        volatile=VOLATILE,
+        recorded_origin=ORIGIN,
     ),
     Target(
         name="live-llamacpp-responses",
@@ -66,5 +82,7 @@ TARGETS = [
             "api_key": "no-key-local",
         },
         replay_credentials={},  # llama.cpp asks for no key; these adapters still send the placeholder above
+        volatile=VOLATILE,
+        recorded_origin=ORIGIN,
     ),
 ]
