@@ -8,6 +8,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev,oracles]"
+	$(BIN)/pip install -q -e tests/plugin_example
 	touch $(STAMP)
 
 .PHONY: setup conformance test lint type unit
@@ -19,6 +20,7 @@ conformance: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check contracts adapters conformance tests
 	$(BIN)/ruff format --check contracts adapters conformance tests
+	$(BIN)/accord cassettes lint cassettes
 
 type: $(STAMP)
 	$(BIN)/mypy

@@ -15,12 +15,19 @@ from .runner import CaseResult, Report, accord_version
 _ORDER = ("fail", "missing", "waived", "pass", "unsupported")
 
 
+def _live(results: list[CaseResult]) -> int:
+    """How many of these results replayed a cassette recorded from the live service (the rest are synthetic)."""
+    return sum(1 for r in results if r.origin == "live")
+
+
 def cell(results: list[CaseResult]) -> str:
-    """`pass 9`, `fail 1 / pass 8`, `unsupported 2`, `pass 4 · unsupported 1 · waived 1`, or `—`."""
+    """`pass 9`, `fail 1 · pass 8`, `unsupported 2`, `pass 4 · unsupported 1 · waived 1 (live 3)`, or `—`."""
     if not results:
         return "—"
     counts: Counter[str] = Counter(r.status for r in results)
-    return " · ".join(f"{status} {counts[status]}" for status in _ORDER if counts[status])
+    live = _live(results)
+    text = " · ".join(f"{status} {counts[status]}" for status in _ORDER if counts[status])
+    return text + (f" (live {live})" if live else "")
 
 
 _ABBREV = {"fail": "fail", "missing": "miss", "waived": "waiv", "pass": "ok", "unsupported": "unsup"}
@@ -31,7 +38,9 @@ def _short(results: list[CaseResult]) -> str:
     if not results:
         return "—"
     counts: Counter[str] = Counter(r.status for r in results)
-    return " ".join(f"{_ABBREV[s]} {counts[s]}" for s in _ORDER if counts[s])
+    live = _live(results)
+    text = " ".join(f"{_ABBREV[s]} {counts[s]}" for s in _ORDER if counts[s])
+    return text + (f" live {live}" if live else "")
 
 
 def worst(results: list[CaseResult]) -> str:
@@ -54,7 +63,10 @@ def to_json(report: Report) -> dict[str, Any]:
         "seconds": report.seconds,
         "passed": not report.failed,
         "matrix": {
-            adapter: {area: dict(Counter(r.status for r in results)) for area, results in areas.items()}
+            adapter: {
+                area: {**Counter(r.status for r in results), **({"live": n} if (n := _live(results)) else {})}
+                for area, results in areas.items()
+            }
             for adapter, areas in rows.items()
         },
         "no_cassettes": report.no_cassettes,
