@@ -78,7 +78,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     Bodies reach httpx undecoded (`auto_decompress=False`) so httpx decodes gzip/br as it does with its own
     transport. Timeouts come from each request's httpx timeout (connect, read). The aiohttp session opens on the
-    first request, inside the running event loop.
+    first request, inside the running event loop. Proxies: `proxy=` for every request; `trust_env=True` reads the
+    proxy variables and netrc instead, but aiohttp does that on every request (measured: +0.56 ms CPU each).
     """
 
     def __init__(
@@ -86,11 +87,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         *,
         limits: httpx.Limits = DEFAULT_LIMITS,
         verify: ssl.SSLContext | bool = True,
-        trust_env: bool = True,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         _aiohttp()
         self._limits = limits
         self._verify = verify
+        self._proxy = proxy
         self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
 
@@ -139,6 +142,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body or None,
                 timeout=timeout,
                 allow_redirects=False,
+                proxy=self._proxy,
                 compress=False,
                 skip_auto_headers=("Accept-Encoding", "User-Agent", "Content-Type"),
             )
