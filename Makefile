@@ -4,14 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml live/requirements.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev,oracles]"
 	$(BIN)/pip install -q -e tests/plugin_example
+	$(BIN)/pip install -q --require-hashes --no-deps -r live/requirements.txt
 	touch $(STAMP)
 
-.PHONY: setup conformance test lint type unit
+.PHONY: setup conformance test lint type unit live
 setup: $(STAMP)
 
 conformance: $(STAMP)
@@ -32,3 +33,7 @@ unit: $(STAMP)
 	$(BIN)/python -m coverage report
 
 test: lint type unit
+
+# Record the llama.cpp targets from a real local server, replay the suite on the recording, fail on drift.
+live: $(STAMP)
+	$(BIN)/accord live --check
