@@ -40,9 +40,9 @@ from accord.contracts import (
     TransportError,
 )
 
-# Every wire on httpx's own transport; one wire per framing (SSE, typed SSE, NDJSON, event-stream) also on the
-# aiohttp transport, so the typed errors hold whichever transport the adapter uses.
-_AIOHTTP_ROWS = ("openai", "anthropic", "ollama", "bedrock")
+# Every wire on httpx's own transport; one wire per framing also on the
+# aiohttp transport (SSE, NDJSON, event-stream), so the typed errors hold whichever transport is used.
+_AIOHTTP_ROWS = ("openai", "ollama", "bedrock")
 WIRES = [pytest.param(row, id=row.id) for row in ROWS] + [
     pytest.param(replace(row, transport="aiohttp"), id=f"{row.provider}-aiohttp")
     for row in ROWS
