@@ -62,3 +62,33 @@ async def test_read_timeout_is_httpx_read_timeout() -> None:
         async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(2.0, read=0.1)) as client:
             with pytest.raises(httpx.ReadTimeout):
                 await client.get(server.url)
+
+
+async def test_vcr_cassettes_record_and_replay_through_it(tmp_path: object) -> None:
+    """vcrpy intercepts aiohttp under this transport, so cassette replay keeps working if it becomes the default."""
+    vcr = pytest.importorskip("vcr")
+    from pathlib import Path
+
+    from faultkit_wires import ROWS
+
+    row = ROWS[0]
+    cassette = str(Path(str(tmp_path)) / "aiohttp.yaml")
+    shape = row.stream(("a", "b"))
+
+    async def calls(url: str) -> tuple[str, bytes]:
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+            answer = await client.post(url + "/v1/chat/completions", json={"n": 1})
+            async with client.stream("POST", url + "/v1/chat/completions", json={"n": 2}) as streamed:
+                body = b"".join([chunk async for chunk in streamed.aiter_bytes()])
+            return answer.json()["choices"][0]["message"]["content"], body
+
+    script = [respond(200, row.success("hello")), stream(shape.frames, row.content_type)]
+    async with FaultServer(script=script) as server:
+        with vcr.use_cassette(cassette, record_mode="all"):
+            recorded = await calls(server.url)
+        url = server.url
+    with vcr.use_cassette(cassette, record_mode="none"):
+        replayed = await calls(url)  # the server is gone: only the cassette can answer
+    assert recorded == replayed
+    assert replayed[0] == "hello"
+    assert replayed[1] == b"".join(shape.frames)
