@@ -167,7 +167,7 @@ async def test_stall_before_first_byte_times_out(row: WireRow, monkeypatch: pyte
         started = time.perf_counter()
         with pytest.raises(RequestTimeoutError):
             await adapter.complete(request(row))
-        assert time.perf_counter() - started < 2.0
+        assert time.perf_counter() - started < 4.0  # the server stalls 5 s: only the read timeout ends it sooner
         assert server.requests == 2
         assert len(rec.sleeps) == 1
 
@@ -479,7 +479,7 @@ async def test_cancel_during_stalled_stream_propagates_and_closes(
         started = time.perf_counter()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 1.0
         assert await server.idle(), "a cancelled stream must close its connection"
         assert server.requests == 1
         assert rec.sleeps == []
