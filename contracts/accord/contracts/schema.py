@@ -132,6 +132,8 @@ class RestoreSpec:
     map_pairs: bool = False  # `dict[str, X]` sent as an array of {"key", "value"}: rebuild the object
     stringified_enums: bool = False  # non-string enum values sent as strings: back to the original values
     wrapper: str | None = None  # a non-object root sent as {wrapper: value}: unwrap
+    # With `stringified_enums`: the JSON types an enum may keep; an enum holding any other type was stringified.
+    enum_types: tuple[str, ...] = ("string",)
 
     @property
     def identity(self) -> bool:
@@ -207,7 +209,9 @@ class _Codec:
         for key in ("anyOf", "oneOf"):
             branches = node.get(key)
             if isinstance(branches, list):
-                branch = next((b for b in branches if self._fits(b, value)), None)
+                fitting = [b for b in branches if self._fits(b, value)]
+                exact = [b for b in fitting if self._has_options(b)]
+                branch = (exact or fitting or [None])[0]
                 if branch is not None:
                     return self.convert(branch, value, depth + 1)
         for branch in node.get("allOf") or ():
@@ -217,6 +221,10 @@ class _Codec:
         if isinstance(value, list):
             return self._array(node, value, depth)
         return self._scalar(node, value)
+
+    def _has_options(self, branch: Schema) -> bool:
+        node = self._resolve(branch)
+        return isinstance(node, dict) and ("enum" in node or "const" in node)
 
     def _is_map(self, node: dict[str, Any]) -> bool:
         return isinstance(node.get("additionalProperties"), dict) and not node.get("properties")
@@ -263,15 +271,18 @@ class _Codec:
             out.append(item if sub is None else self.convert(sub, item, depth + 1))
         return out
 
+    def _stringified(self, options: list[Any]) -> bool:
+        return self.spec.stringified_enums and any(_json_type(o) not in self.spec.enum_types for o in options)
+
     def _scalar(self, node: dict[str, Any], value: Any) -> Any:
         if not self.spec.stringified_enums:
             return value
         options = node.get("enum") if "enum" in node else [node["const"]] if "const" in node else None
-        if not isinstance(options, list):
+        if not isinstance(options, list) or not self._stringified(options):
             return value
-        if self.restoring and isinstance(value, str) and value not in options:
+        if self.restoring and isinstance(value, str):
             return next((o for o in options if _enum_text(o) == value), value)
-        if not self.restoring and not isinstance(value, str) and value in options:
+        if not self.restoring and value in options:
             return _enum_text(value)
         return value
 
@@ -284,14 +295,16 @@ class _Codec:
             return True
         if self.spec.map_pairs and not self.restoring and self._is_map(node) and isinstance(value, dict):
             return True
+        options = node.get("enum") if "enum" in node else [node["const"]] if "const" in node else None
+        if self.restoring and isinstance(options, list) and isinstance(value, str) and self._stringified(options):
+            return value in options or value in [_enum_text(o) for o in options]
         kinds = node.get("type")
         if kinds is not None:
             allowed = kinds if isinstance(kinds, list) else [kinds]
             if not any(_is_type(value, k) for k in allowed):
                 return False
-        options = node.get("enum") if "enum" in node else [node["const"]] if "const" in node else None
         if isinstance(options, list) and value not in options:
-            texts = [_enum_text(o) for o in options] if self.spec.stringified_enums else []
+            texts = [_enum_text(o) for o in options] if self._stringified(options) else []
             if value not in texts:
                 return False
         if isinstance(value, dict):
@@ -309,6 +322,20 @@ class _Codec:
             if self._fits(sub, value):
                 return True
         return not (node.get("anyOf") or node.get("oneOf"))
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def _enum_text(value: Any) -> str:
@@ -361,6 +388,7 @@ class SchemaTransformer:
         self.added_nulls = False
         self.map_pairs = False
         self.stringified_enums = False
+        self.enum_types: tuple[str, ...] = ("string",)
         self.wrapper: str | None = None
         self.recursive_refs: set[str] = set()
 
@@ -392,7 +420,7 @@ class SchemaTransformer:
 
     @property
     def restore_spec(self) -> RestoreSpec:
-        return RestoreSpec(self.added_nulls, self.map_pairs, self.stringified_enums, self.wrapper)
+        return RestoreSpec(self.added_nulls, self.map_pairs, self.stringified_enums, self.wrapper, self.enum_types)
 
     # --- the walk ---
 

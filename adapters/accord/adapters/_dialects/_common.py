@@ -6,7 +6,17 @@ import json
 import re
 from typing import Any, ClassVar, Literal
 
-from accord.contracts.schema import PAIR_KEY, PAIR_VALUE, Schema, SchemaTransformer, accepts_null, iter_nodes
+from accord.contracts.schema import (
+    ONE_SCHEMA,
+    PAIR_KEY,
+    PAIR_VALUE,
+    SCHEMA_LISTS,
+    SCHEMA_MAPS,
+    Schema,
+    SchemaTransformer,
+    accepts_null,
+    iter_nodes,
+)
 
 # Keys that only annotate: removed where the dialect does not take them, with no effect on validation.
 ANNOTATIONS = frozenset(
@@ -28,6 +38,7 @@ ANNOTATIONS = frozenset(
     }
 )
 COMPOSITION = ("anyOf", "oneOf", "allOf")
+_ALL_SCALARS = frozenset({"string", "integer", "number", "boolean", "null"})
 _LOOKAROUND = re.compile(r"(?<!\\)\((\?=|\?!|\?<=|\?<!)")
 
 
@@ -96,14 +107,16 @@ class DialectTransformer(SchemaTransformer):
     typed_strict: ClassVar[bool] = False  # strict needs a type (or union/ref/enum) on every node
     recursion_blocks_strict: ClassVar[bool] = False
     recursion_note: ClassVar[str | None] = None
-    enum_strings_only: ClassVar[bool] = False
-    enum_scalars: ClassVar[frozenset[str]] = frozenset({"string", "number", "boolean", "null"})
+    recursion_placeholder: ClassVar[bool] = False  # recursive $refs become {} and the definitions go
+    # JSON types an `enum` may hold; other values are sent as strings (restore() maps them back).
+    enum_types_allowed: ClassVar[frozenset[str]] = frozenset({"string", "integer", "number", "boolean", "null"})
     max_min_items: ClassVar[int | None] = None
     lookaround_strict: ClassVar[bool] = False  # strict rejects lookaround in `pattern`
     anchored_patterns: ClassVar[bool] = False  # grammar engines need ^…$ patterns
     integer_bounds_only: ClassVar[bool] = False  # numeric bounds enforced only on integers
     items_default: ClassVar[dict[str, Any] | None] = None  # inserted into arrays without `items`
     max_keys: ClassVar[int | None] = None
+    boolean_schemas: ClassVar[bool] = True  # False: `true`/`false` subschemas are replaced by `{}`
     max_depth: ClassVar[int | None] = None
     max_enum_values: ClassVar[int | None] = None
     reason_word: ClassVar[str] = "not supported"
@@ -130,7 +143,7 @@ class DialectTransformer(SchemaTransformer):
         return value
 
     def transform(self, node: dict[str, Any], path: str) -> Schema:
-        if self._accepted() is None and not self._strict and not self.enum_strings_only:
+        if self._accepted() is None and not self._strict and not self.rewrites_enums:
             return node
         ref = node.get("$ref")
         if isinstance(ref, str):
@@ -138,6 +151,11 @@ class DialectTransformer(SchemaTransformer):
         return self._typed_rules(self._plain(node, path), path)
 
     def _ref_node(self, node: dict[str, Any], ref: str, path: str) -> Schema:
+        if (ref in self.recursive_refs or ref == "#") and self.recursion_placeholder:
+            self.note(
+                path, f"recursive $ref {ref} replaced by an unconstrained schema ({self.reason_word})", lossy=True
+            )
+            return self._plain({k: v for k, v in node.items() if k != "$ref"}, path)
         if ref in self.recursive_refs or ref == "#":
             if self.recursion_blocks_strict and self._strict:
                 self.block_strict(path, f"recursive $ref {ref}")
@@ -254,25 +272,38 @@ class DialectTransformer(SchemaTransformer):
             self.block_strict(path, f"{key} union {self.reason_word}")
         return node
 
+    @property
+    def rewrites_enums(self) -> bool:
+        return self.enum_types_allowed != _ALL_SCALARS
+
     def _enum(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         values = node["enum"]
-        allowed_types = {_json_type(v) for v in values}
-        if self.enum_strings_only and allowed_types - {"string"}:
-            from accord.contracts.schema import _enum_text
-
-            node = {**node, "enum": [_enum_text(v) for v in values], "type": "string"}
-            self.stringified_enums = True
-            self.note(path, "non-string enum values sent as strings; restore() maps them back")
-        elif allowed_types - self.enum_scalars - {"integer"}:
+        kinds = {_json_type(v) for v in values}
+        if kinds - {"string", "integer", "number", "boolean", "null"}:
             self.note(path, f"enum with non-scalar values {self.reason_word}", lossy=True)
-            node = {k: v for k, v in node.items() if k != "enum"}
-        return node
+            return {k: v for k, v in node.items() if k != "enum"}
+        if kinds <= self.enum_types_allowed:
+            return node
+        from accord.contracts.schema import _enum_text
+
+        self.stringified_enums = True
+        self.enum_types = tuple(sorted(self.enum_types_allowed))
+        self.note(
+            path,
+            f"enum values of type {', '.join(sorted(str(k) for k in kinds - self.enum_types_allowed))} "
+            "sent as strings; restore() maps them back",
+        )
+        out = {**node, "enum": [_enum_text(v) for v in values], "type": "string"}
+        out.pop("nullable", None)
+        return out
 
     def _relocate(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         moved: dict[str, Any] = {}
         formats = self._formats()
         for key in list(node):
-            if key in ("description", "$ref", "$defs", "definitions", "nullable") or key.startswith("__"):
+            if key in ("description", "$ref", "$defs", "definitions", "nullable", "prefixItems") or key.startswith(
+                "__"
+            ):
                 continue
             if not self._takes(key):
                 moved[key] = node.pop(key)
@@ -385,9 +416,12 @@ class DialectTransformer(SchemaTransformer):
             if not accepts_null(props[key]):
                 props[key] = self._nullable(props[key], f"{path}/properties/{key}")
                 changed.append(key)
+        self.added_nulls = True
         if changed:
-            self.added_nulls = True
             self.note(path, f"optional {', '.join(changed)} made required and nullable; restore() drops the nulls")
+        kept = [k for k in optional if k not in changed]
+        if kept:
+            self.note(path, f"optional {', '.join(kept)} (already nullable) made required; the model sends null")
         return {**node, "properties": props, "required": [*required, *optional]}
 
     def _nullable(self, sub: Schema, path: str) -> Schema:
@@ -462,7 +496,29 @@ class DialectTransformer(SchemaTransformer):
 
     # --- the root -------------------------------------------------------------------------------------------
 
+    def _no_booleans(self, node: Any, path: str) -> Any:
+        if isinstance(node, bool):
+            self.note(path, f"boolean schema `{str(node).lower()}` replaced by {{}}", lossy=not node)
+            return {}
+        if not isinstance(node, dict):
+            return node
+        out = dict(node)
+        for key in SCHEMA_MAPS:
+            if isinstance(node.get(key), dict):
+                out[key] = {n: self._no_booleans(v, f"{path}/{key}/{n}") for n, v in node[key].items()}
+        for key in ONE_SCHEMA:
+            if key != "additionalProperties" and isinstance(node.get(key), dict | bool):
+                out[key] = self._no_booleans(node[key], f"{path}/{key}")
+        for key in SCHEMA_LISTS:
+            if isinstance(node.get(key), list):
+                out[key] = [self._no_booleans(v, f"{path}/{key}/{i}") for i, v in enumerate(node[key])]
+        return out
+
     def finish(self, schema: dict[str, Any]) -> dict[str, Any]:
+        if not self.boolean_schemas:
+            schema = self._no_booleans(schema, "")
+        if self.recursion_placeholder and self.recursive_refs:
+            schema = {k: v for k, v in schema.items() if k not in ("$defs", "definitions")}
         if self.strict and not self.strict_capable:
             self.block_strict("", f"{self.name} has no strict mode; output is validated client-side")
         if self.root_object and not (schema.get("type") == "object" and "$ref" not in schema):

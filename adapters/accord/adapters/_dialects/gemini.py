@@ -32,6 +32,7 @@ class GeminiDialect(DialectTransformer):
     ref_siblings = "drop"
     items_default = {}
     recursion_note = "Gemini unrolls cycles only to a limited depth"
+    enum_types_allowed = frozenset({"string", "integer", "number"})
 
 
 class GeminiOpenAPIDialect(DialectTransformer):
@@ -44,5 +45,6 @@ class GeminiOpenAPIDialect(DialectTransformer):
     supports_recursion = False
     type_arrays = "none"
     nullable_keyword = True
-    enum_strings_only = True
+    enum_types_allowed = frozenset({"string"})
+    boolean_schemas = False
     items_default = {"type": "string"}

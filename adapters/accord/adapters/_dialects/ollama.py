@@ -24,7 +24,7 @@ class OllamaDialect(DialectTransformer):
     formats = FORMATS
     strict_capable = False
     inline_defs = True  # nested $refs are broken in the grammar converter
-    recursion_note = "the grammar cannot follow it; output is validated client-side"
+    recursion_placeholder = True  # the grammar cannot follow cycles; the output is validated client-side
     anchored_patterns = True
     integer_bounds_only = True
     reason_word = "not enforced"
