@@ -405,12 +405,6 @@ async def test_error_inside_200_stream_is_typed_and_keeps_partial(
         assert rec.sleeps == []
 
 
-@pytest.mark.xfail(
-    raises=UnicodeDecodeError,
-    strict=False,
-    reason="BUG(core): _sse.SSEDecoder/NDJSONDecoder decode strictly and _base.open() does not wrap "
-    "UnicodeDecodeError from decoder.feed(), so invalid UTF-8 in a stream escapes untyped",
-)
 @pytest.mark.parametrize("row", WIRES)
 async def test_invalid_utf8_in_stream_is_typed(row: WireRow, monkeypatch: pytest.MonkeyPatch) -> None:
     shape = row.stream(TEXTS)

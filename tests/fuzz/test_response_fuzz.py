@@ -163,21 +163,10 @@ FUZZ_ROWS = (
 
 # Bugs these properties found in wire modules (owned by others): kept visible as non-strict xfails until fixed.
 KNOWN: dict[tuple[str, str], str] = {
-    ("valid_body", "openai"): "BUG(openai_chat.from_wire): a tool call with an empty function name (schema-valid) "
-    "raises pydantic ValidationError from ToolCall instead of ResponseParseError",
-    ("valid_body", "mistral"): "BUG(openai_chat.from_wire via providers): as openai (empty tool-call name)",
     ("valid_body", "ollama"): "BUG(ollama.from_wire): a tool call without a function name (schema-valid) raises "
     "pydantic ValidationError from ToolCall",
-    ("valid_stream", "openai"): "BUG(openai_chat decoder): tool_calls deltas that never carry a name (schema-valid) "
-    "raise pydantic ValidationError from ToolCall at the end of the stream",
-    ("valid_stream", "mistral"): "BUG(openai_chat decoder via providers): as openai",
-    ("valid_stream", "openai-responses"): "BUG(openai_responses decoder): function_call_arguments.delta for an item "
-    "never announced raises KeyError ('call', '') from _assemble.tool_args",
     ("valid_stream", "ollama"): "BUG(ollama decoder): message.tool_calls [{}] (schema-valid: no function) raises "
     "pydantic ValidationError from ToolCall",
-    ("wrong_type", "openai"): "BUG(openai_chat.from_wire): choices[0]=0 / message='0' raise AttributeError; "
-    "message=0 and content=0|[0]|{} are accepted silently (text dropped)",
-    ("wrong_type", "mistral"): "BUG(openai_chat.from_wire via providers): as openai",
     (
         "wrong_type",
         "watsonx",
