@@ -486,7 +486,8 @@ class DialectTransformer(SchemaTransformer):
             self.note(
                 path, f"array without items given items {_dumps(self.items_default)}", lossy=bool(self.items_default)
             )
-        if (node.get("items") is True or node.get("items") == {}) and self._strict and self.typed_strict:
+        untyped = node.get("items") is True or node.get("items") == {} or not ({"items", "prefixItems"} & node.keys())
+        if untyped and self._strict and self.typed_strict:
             self.block_strict(path, "array items without a type")
         return node
 
