@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from accord.adapters import dialects, plan_schema
 from accord.adapters._dialects import DIALECTS
 from accord.conformance.dialect_rules import check_dialect
-from accord.conformance.strategies import closed, instances, json_schemas
+from accord.conformance.strategies import as_json_schema, closed, instances, json_schemas, same_but_added_nulls
 from accord.contracts import UnsupportedFeatureError
 from accord.contracts.schema import SchemaPlan, build_plan, recursive_refs, resolve_root_ref
 
@@ -31,39 +31,6 @@ def _plan(schema: dict[str, Any], dialect: str, strict: bool) -> SchemaPlan | No
         assert info.value.feature == "recursive_schema"
         return None
     return plan_schema(schema, dialect, strict=strict)
-
-
-def as_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """OpenAPI `nullable: true` read as JSON Schema (jsonschema does not know the keyword)."""
-
-    def convert(node: Any) -> Any:
-        if isinstance(node, list):
-            return [convert(n) for n in node]
-        if not isinstance(node, dict):
-            return node
-        out = {k: convert(v) if k not in ("enum", "const") else v for k, v in node.items()}
-        if out.pop("nullable", False):
-            if isinstance(out.get("type"), str):
-                out["type"] = [out["type"], "null"]
-                if "enum" in out:
-                    out["enum"] = [*out["enum"], None]
-            elif "anyOf" in out:
-                out["anyOf"] = [*out["anyOf"], {"type": "null"}]
-        return out
-
-    return convert(schema)
-
-
-def same_but_added_nulls(restored: Any, instance: Any) -> bool:
-    """Equal, except that `restored` may hold `null` for keys `instance` omits (nullable optional properties)."""
-    if isinstance(restored, dict) and isinstance(instance, dict):
-        extra = set(restored) - set(instance)
-        if any(restored[k] is not None for k in extra) or set(instance) - set(restored):
-            return False
-        return all(same_but_added_nulls(restored[k], instance[k]) for k in instance)
-    if isinstance(restored, list) and isinstance(instance, list):
-        return len(restored) == len(instance) and all(map(same_but_added_nulls, restored, instance))
-    return bool(restored == instance and type(restored) is type(instance))
 
 
 def _check_rules(plan: SchemaPlan, dialect: str) -> None:

@@ -440,3 +440,41 @@ def _key(value: Any) -> str:
     import json
 
     return json.dumps(value, sort_keys=True)
+
+
+# --- comparing instances ------------------------------------------------------------------------------------
+
+
+def as_json_schema(schema: Schema) -> Schema:
+    """OpenAPI `nullable: true` read as JSON Schema (jsonschema does not know the keyword)."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: convert(v) if k not in ("enum", "const") else v for k, v in node.items()}
+        if out.pop("nullable", False):
+            if isinstance(out.get("type"), str):
+                out["type"] = [out["type"], "null"]
+                if "enum" in out:
+                    out["enum"] = [*out["enum"], None]
+            elif "anyOf" in out:
+                out["anyOf"] = [*out["anyOf"], {"type": "null"}]
+        return out
+
+    converted = convert(schema)
+    assert isinstance(converted, dict)
+    return converted
+
+
+def same_but_added_nulls(restored: Any, instance: Any) -> bool:
+    """Equal, except that `restored` may hold `null` for keys `instance` omits (nullable optional properties)."""
+    if isinstance(restored, dict) and isinstance(instance, dict):
+        extra = set(restored) - set(instance)
+        if any(restored[k] is not None for k in extra) or set(instance) - set(restored):
+            return False
+        return all(same_but_added_nulls(restored[k], instance[k]) for k in instance)
+    if isinstance(restored, list) and isinstance(instance, list):
+        return len(restored) == len(instance) and all(map(same_but_added_nulls, restored, instance))
+    return bool(restored == instance and type(restored) is type(instance))
