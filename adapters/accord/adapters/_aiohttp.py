@@ -10,12 +10,13 @@ import httpx
 
 from accord.contracts import ConfigurationError
 
+from ._http import DEFAULT_LIMITS
+
 if TYPE_CHECKING:
     import aiohttp
 
 # Hop-by-hop framing headers: aiohttp computes them from the body it sends.
 _SKIPPED_REQUEST_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
-DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
 
 
 def _aiohttp() -> object:

@@ -111,6 +111,53 @@ class StreamDecoder(Protocol):
         ...
 
 
+# What a wire mapping raises when a provider's answer does not have the documented shape (a field of the wrong
+# type, a missing key, a value pydantic rejects): reported as `ResponseParseError`, never as an untyped crash.
+_MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+def _malformed(provider: str, exc: Exception, raw: bytes | str | None) -> ResponseParseError:
+    return ResponseParseError(
+        f"{provider}: the answer is not in the documented format ({type(exc).__name__}: {exc})",
+        raw=raw[:4000] if raw is not None else None,
+        provider=provider,
+    )
+
+
+class _GuardedDecoder:
+    """A wire decoder whose shape errors surface as `ResponseParseError` (typed errors pass through)."""
+
+    def __init__(self, inner: StreamDecoder, provider: str) -> None:
+        self.inner = inner
+        self.provider = provider
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        try:
+            return self.inner.feed(chunk)
+        except AccordError:
+            raise
+        except _MALFORMED as exc:
+            raise _malformed(self.provider, exc, chunk) from exc
+
+    def close(self) -> list[StreamEvent]:
+        try:
+            return self.inner.close()
+        except AccordError:
+            raise
+        except _MALFORMED as exc:
+            raise _malformed(self.provider, exc, None) from exc
+
+    def partial(self) -> Response:
+        return self.inner.partial()
+
+
+async def _close_iterator(iterator: AsyncIterator[bytes]) -> None:
+    """Close an async generator we stopped reading, instead of leaving it to a finalizer task."""
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()
+
+
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items() if k.lower().startswith(_KEPT_HEADER_PREFIXES)}
 
@@ -311,7 +358,13 @@ class HTTPAdapter:
                 raise ResponseParseError(
                     f"{self.name}: response is not JSON", raw=http_response.content, provider=self.name
                 ) from exc
-            response = self._finish(self._wire_response(payload, ctx, http_response.headers), ctx, log.attempts)
+            try:
+                wire_response = self._wire_response(payload, ctx, http_response.headers)
+            except AccordError:
+                raise
+            except _MALFORMED as exc:
+                raise _malformed(self.name, exc, http_response.content) from exc
+            response = self._finish(wire_response, ctx, log.attempts)
         except BaseException as exc:
             emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started, call_id=call_id))
             raise
@@ -367,8 +420,9 @@ class HTTPAdapter:
                             auth=self._wire_auth(ctx),
                         )
                     )
-                    decoder = self._wire_decoder(ctx, http_response.headers)
+                    decoder = _GuardedDecoder(self._wire_decoder(ctx, http_response.headers), self.name)
                     chunks = http_response.aiter_bytes()
+                    stack.push_async_callback(_close_iterator, chunks)
                     first: list[StreamEvent] = []
                     while not first:
                         try:
