@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from accord.contracts import ResponseParseError
@@ -14,6 +15,9 @@ def _decode(decoder: codecs.IncrementalDecoder, chunk: bytes, *, final: bool = F
         return decoder.decode(chunk, final=final)
     except UnicodeDecodeError as exc:
         raise ResponseParseError(f"the stream is not valid UTF-8 ({exc.reason})", raw=chunk) from exc
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,7 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")  # a leading BOM is dropped
-        self._pending = ""
+        self._pending: list[str] = []
         self._saw_cr = False
         self._event = ""
         self._data: list[str] = []
@@ -50,8 +54,8 @@ class SSEDecoder:
         """End of input: a final event not followed by a blank line is still dispatched (some servers omit it)."""
         events = self._feed_text(_decode(self._decoder, b"", final=True))
         if self._pending:
-            self._line(self._pending)
-            self._pending = ""
+            self._line("".join(self._pending))
+            self._pending = []
         dispatched = self._dispatch()
         if dispatched is not None:
             events.append(dispatched)
@@ -64,29 +68,25 @@ class SSEDecoder:
         if self._saw_cr and text.startswith("\n"):
             text = text[1:]  # the \n of a \r\n split across two chunks
         self._saw_cr = False
-        buffer = self._pending + text
-        start = 0
-        length = len(buffer)
-        i = 0
-        while i < length:
-            ch = buffer[i]
-            if ch == "\n" or ch == "\r":
-                line = buffer[start:i]
-                if ch == "\r":
-                    if i + 1 < length:
-                        if buffer[i + 1] == "\n":
-                            i += 1
-                    else:
-                        self._saw_cr = True
-                start = i + 1
-                if line:
-                    self._line(line)
-                else:
-                    dispatched = self._dispatch()
-                    if dispatched is not None:
-                        events.append(dispatched)
-            i += 1
-        self._pending = buffer[start:]
+        # Only the new text is scanned (by the regex engine, not a Python loop); an unfinished line waits in
+        # `_pending` as parts, so a long event split over many reads costs linear time.
+        position = 0
+        for match in _LINE_END.finditer(text):
+            line = text[position : match.start()]
+            if self._pending:
+                line = "".join(self._pending) + line
+                self._pending = []
+            position = match.end()
+            if line:
+                self._line(line)
+            else:
+                dispatched = self._dispatch()
+                if dispatched is not None:
+                    events.append(dispatched)
+        if position < len(text):
+            self._pending.append(text[position:])
+        elif text.endswith("\r"):
+            self._saw_cr = True  # a \r\n may be split across two reads
         return events
 
     def _line(self, line: str) -> None:
