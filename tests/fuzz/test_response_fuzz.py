@@ -163,10 +163,6 @@ FUZZ_ROWS = (
 
 # Bugs these properties found in wire modules (owned by others): kept visible as non-strict xfails until fixed.
 KNOWN: dict[tuple[str, str], str] = {
-    ("valid_body", "ollama"): "BUG(ollama.from_wire): a tool call without a function name (schema-valid) raises "
-    "pydantic ValidationError from ToolCall",
-    ("valid_stream", "ollama"): "BUG(ollama decoder): message.tool_calls [{}] (schema-valid: no function) raises "
-    "pydantic ValidationError from ToolCall",
     (
         "wrong_type",
         "watsonx",
@@ -178,7 +174,6 @@ KNOWN: dict[tuple[str, str], str] = {
     "AttributeError",
     ("wrong_type", "bedrock"): "BUG(bedrock): output=0 raises AttributeError; content[0].text=[0] raises pydantic "
     "ValidationError; text=0 accepted silently",
-    ("wrong_type", "ollama"): "BUG(ollama): message.content=0|[0]|{} accepted silently (text dropped)",
 }
 
 

@@ -31,6 +31,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
+from ._shape import tool_name, typed
 from ._sse import NDJSONDecoder
 from ._toolnames import TOOL_NAME_RULES
 
@@ -201,9 +202,20 @@ def usage_from_wire(payload: Mapping[str, Any]) -> Usage:
     return Usage(input_tokens=_count(payload.get("prompt_eval_count")), output_tokens=_count(payload.get("eval_count")))
 
 
-def _tool_key(call: Mapping[str, Any]) -> str:
-    function = call.get("function") or {}
+def _function(call: Any, path: str) -> tuple[dict[str, Any], str]:
+    """A tool call's `function` and its (wire) name; the spec requires the name, and a call without one cannot be
+    routed."""
+    call = typed(call, dict, path, "ollama") or {}
+    function = typed(call.get("function"), dict, f"{path}.function", "ollama", raw=call) or {}
+    return function, tool_name(function.get("name"), f"{path}.function.name", "ollama", raw=call)
+
+
+def _tool_key(function: Mapping[str, Any]) -> str:
     return json.dumps([function.get("name"), function.get("arguments")], sort_keys=True, default=str)
+
+
+def _message_text(message: Mapping[str, Any], field: str) -> str:
+    return typed(message.get(field), str, f"message.{field}", "ollama", raw=message) or ""
 
 
 def _wire_arguments(raw: Any, provider: str) -> dict[str, Any]:
@@ -248,20 +260,19 @@ def from_wire(payload: Any, ctx: WireContext, adapter: OllamaAdapter, headers: M
         )
     message = payload["message"]
     parts: list[Any] = []
-    thinking = message.get("thinking")
-    if isinstance(thinking, str) and thinking:
+    if thinking := _message_text(message, "thinking"):
         parts.append(ThinkingPart(text=thinking, provider="ollama"))
-    content = message.get("content")
-    if isinstance(content, str) and content:
+    if content := _message_text(message, "content"):
         parts.append(TextPart(text=content))
     seen: set[str] = set()
-    for call in message.get("tool_calls") or []:
-        key = _tool_key(call)
+    calls = typed(message.get("tool_calls"), list, "message.tool_calls", "ollama", raw=message) or []
+    for position, call in enumerate(calls):
+        function, wire_name = _function(call, f"message.tool_calls[{position}]")
+        key = _tool_key(function)
         if key in seen:
             continue
         seen.add(key)
-        function = call.get("function") or {}
-        name = ctx.names.restore(function.get("name") or "")
+        name = ctx.names.restore(wire_name)
         arguments = ctx.restore_arguments(name, _wire_arguments(function.get("arguments"), "ollama"))
         parts.append(ToolCall(id=_call_id(call, len(seen) - 1), name=name, arguments=arguments))
     raw = payload.get("done_reason")
@@ -323,15 +334,14 @@ class ChatStreamDecoder(StreamDecoder):
             self.asm.model = str(obj["model"])
         self.asm.response_id = self.asm.response_id or response_id(obj)
         events: list[StreamEvent] = []
-        message = obj.get("message") or {}
-        thinking = message.get("thinking")
-        if isinstance(thinking, str) and thinking:
+        message = typed(obj.get("message"), dict, "message", "ollama", raw=obj) or {}
+        if thinking := _message_text(message, "thinking"):
             events.extend(self.asm.thinking("thinking", thinking))
-        content = message.get("content")
-        if isinstance(content, str) and content:
+        if content := _message_text(message, "content"):
             events.extend(self.asm.text("text", content))
-        for call in message.get("tool_calls") or []:
-            events.extend(self._on_call(call))
+        calls = typed(message.get("tool_calls"), list, "message.tool_calls", "ollama", raw=message) or []
+        for position, call in enumerate(calls):
+            events.extend(self._on_call(call, f"message.tool_calls[{position}]"))
         if obj.get("done"):
             self.done = True
             raw = obj.get("done_reason")
@@ -340,14 +350,14 @@ class ChatStreamDecoder(StreamDecoder):
             events.extend(self.asm.set_usage(usage_from_wire(obj)))
         return events
 
-    def _on_call(self, call: Mapping[str, Any]) -> list[StreamEvent]:
-        key = _tool_key(call)
+    def _on_call(self, call: Any, path: str) -> list[StreamEvent]:
+        function, name = _function(call, path)
+        key = _tool_key(function)
         if key in self.calls:
             return []
         self.calls.append(key)
         slot = ("tool", len(self.calls) - 1)
-        function = call.get("function") or {}
-        events = self.asm.tool_start(slot, _call_id(call, len(self.calls) - 1), function.get("name") or "")
+        events = self.asm.tool_start(slot, _call_id(call, len(self.calls) - 1), name)
         return events + self.asm.tool_end(slot, _wire_arguments(function.get("arguments"), "ollama"))
 
     def close(self) -> list[StreamEvent]:

@@ -1,0 +1,36 @@
+"""Typed reads of provider JSON: a documented field of the wrong type is a `ResponseParseError` naming its path."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from accord.contracts import ResponseParseError
+
+T = TypeVar("T")
+
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+
+
+def raw_text(value: Any) -> str:
+    """What a `ResponseParseError` carries as `raw`: the offending JSON, bounded."""
+    return json.dumps(value, default=str)[:4000]
+
+
+def typed(value: Any, kind: type[T], path: str, provider: str, *, raw: Any = None) -> T | None:
+    """`value` when absent (None) or of `kind`; any other type is not the provider's documented format.
+
+    `raw` is the enclosing JSON to report (default: the value itself)."""
+    if value is None or isinstance(value, kind):
+        return value
+    what = _KINDS.get(kind, kind.__name__)
+    raise ResponseParseError(
+        f"{provider}: `{path}` is not {what}", raw=raw_text(value if raw is None else raw), provider=provider
+    )
+
+
+def tool_name(value: Any, path: str, provider: str, *, raw: Any) -> str:
+    """A tool call's name. A call without one cannot be routed to any tool: not an answer accord can return."""
+    if isinstance(value, str) and value:
+        return value
+    raise ResponseParseError(f"{provider}: a tool call has no name (`{path}`)", raw=raw_text(raw), provider=provider)
