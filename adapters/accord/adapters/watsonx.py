@@ -39,6 +39,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
+from ._shape import tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES
 
@@ -204,6 +205,19 @@ def _extra(payload: Mapping[str, Any]) -> dict[str, Any]:
     return extra
 
 
+def _text(message: Mapping[str, Any], field: str, path: str) -> str:
+    return typed(message.get(field), str, f"{path}.{field}", "watsonx", raw=message) or ""
+
+
+def _calls(message: Mapping[str, Any], path: str) -> list[Any]:
+    return typed(message.get("tool_calls"), list, f"{path}.tool_calls", "watsonx", raw=message) or []
+
+
+def _function(call: Any, path: str) -> dict[str, Any]:
+    call = typed(call, dict, path, "watsonx") or {}
+    return typed(call.get("function"), dict, f"{path}.function", "watsonx", raw=call) or {}
+
+
 def from_wire(payload: Any, ctx: WireContext, adapter: WatsonxAdapter, headers: Mapping[str, str]) -> Response:
     """A `Response` from a `/ml/v1/text/chat` answer."""
     if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list) or not payload["choices"]:
@@ -214,20 +228,19 @@ def from_wire(payload: Any, ctx: WireContext, adapter: WatsonxAdapter, headers: 
             raw=json.dumps(payload)[:4000],
             provider="watsonx",
         )
-    choice = payload["choices"][0]
-    message = choice.get("message") or {}
+    choice = typed(payload["choices"][0], dict, "choices[0]", "watsonx", raw=payload) or {}
+    message = typed(choice.get("message"), dict, "choices[0].message", "watsonx", raw=payload) or {}
     raw_finish = choice.get("finish_reason")
     finish = map_finish(raw_finish)
     parts: list[Part] = []
-    reasoning = message.get("reasoning_content")
-    if isinstance(reasoning, str) and reasoning:
+    if reasoning := _text(message, "reasoning_content", "choices[0].message"):
         parts.append(ThinkingPart(text=reasoning, provider="watsonx"))
-    content = message.get("content")
-    if isinstance(content, str) and content:
+    if content := _text(message, "content", "choices[0].message"):
         parts.append(TextPart(text=content))
-    for position, call in enumerate(message.get("tool_calls") or []):
-        function = call.get("function") or {}
-        name = ctx.names.restore(function.get("name") or "")
+    for position, call in enumerate(_calls(message, "choices[0].message")):
+        path = f"choices[0].message.tool_calls[{position}]"
+        function = _function(call, path)
+        name = ctx.names.restore(tool_name(function.get("name"), f"{path}.function.name", "watsonx", raw=call))
         raw_args = function.get("arguments")
         if isinstance(raw_args, dict):
             arguments, raw = raw_args, None
@@ -296,10 +309,11 @@ class ChatStreamDecoder(StreamDecoder):
             self.asm.model = str(obj["model_id"])
         self.extra.update(_extra(obj))
         events: list[StreamEvent] = []
-        for choice in obj.get("choices") or []:
+        for position, choice in enumerate(typed(obj.get("choices"), list, "choices", "watsonx", raw=obj) or []):
+            choice = typed(choice, dict, f"choices[{position}]", "watsonx", raw=obj) or {}
             if choice.get("index", 0) != 0:
                 continue
-            events.extend(self._on_delta(choice.get("delta") or {}))
+            events.extend(self._on_delta(typed(choice.get("delta"), dict, "delta", "watsonx", raw=obj) or {}))
             if choice.get("finish_reason"):
                 self.asm.finish(map_finish(choice["finish_reason"]), choice["finish_reason"])
         usage = obj.get("usage")
@@ -309,18 +323,18 @@ class ChatStreamDecoder(StreamDecoder):
 
     def _on_delta(self, delta: Mapping[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        reasoning = delta.get("reasoning_content")
-        if isinstance(reasoning, str) and reasoning:
+        if reasoning := _text(delta, "reasoning_content", "delta"):
             events.extend(self.asm.thinking("thinking", reasoning))
-        content = delta.get("content")
-        if isinstance(content, str) and content:
+        if content := _text(delta, "content", "delta"):
             events.extend(self.asm.text("text", content))
-        for call in delta.get("tool_calls") or []:
+        for position, call in enumerate(_calls(delta, "delta")):
+            path = f"delta.tool_calls[{position}]"
+            function = _function(call, path)
             key = ("tool", call.get("index", 0))
-            function = call.get("function") or {}
-            if not self.asm.has_tool(key):
+            if not self.asm.has_tool(key):  # the first fragment names the function
                 call_id = call.get("id") or f"call_{call.get('index', 0)}"
-                events.extend(self.asm.tool_start(key, call_id, function.get("name") or ""))
+                name = tool_name(function.get("name"), f"{path}.function.name", "watsonx", raw=call)
+                events.extend(self.asm.tool_start(key, call_id, name))
             arguments = function.get("arguments")
             if isinstance(arguments, dict):
                 events.extend(self.asm.tool_end(key, arguments))
