@@ -163,8 +163,6 @@ FUZZ_ROWS = (
 
 # Bugs these properties found in wire modules (owned by others): kept visible as non-strict xfails until fixed.
 KNOWN: dict[tuple[str, str], str] = {
-    ("wrong_type", "openai-responses"): "BUG(openai_responses): output[0]=0 accepted silently; content='0' raises "
-    "AttributeError; content[0].text=[0] raises pydantic ValidationError",
     ("wrong_type", "anthropic"): "BUG(anthropic): content[0]=0|'0'|[0] and content[0].text=0 accepted silently",
     ("wrong_type", "gemini"): "BUG(gemini): candidates='0' accepted silently; candidates[0].content='0' raises "
     "AttributeError",

@@ -35,6 +35,7 @@ from accord.contracts.profile import SamplingParam
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, openai_style_details
+from ._shape import tool_name, typed
 from ._sse import SSEDecoder
 
 # The protocol name reasoning items carry: their encrypted content is only meaningful to this API.
@@ -285,6 +286,22 @@ def _reasoning_text(item: Mapping[str, Any]) -> str:
     return "".join(c.get("text") or "" for c in item.get("content") or [] if isinstance(c, dict))
 
 
+# A `message` item's content part type -> the field holding its text.
+_CONTENT_TEXT: Mapping[str, str] = {"output_text": "text", "refusal": "refusal"}
+
+
+def _content_texts(item: Mapping[str, Any], path: str, provider: str) -> list[tuple[str, str]]:
+    """(type, text) of each text-bearing content part of a `message` output item; a wrong shape is a typed error."""
+    texts: list[tuple[str, str]] = []
+    for index, content in enumerate(typed(item.get("content"), list, f"{path}.content", provider, raw=item) or []):
+        where = f"{path}.content[{index}]"
+        content = typed(content, dict, where, provider, raw=item) or {}
+        kind = str(content.get("type"))
+        if field := _CONTENT_TEXT.get(kind):
+            texts.append((kind, typed(content.get(field), str, f"{where}.{field}", provider, raw=item) or ""))
+    return texts
+
+
 def _failure(payload: Mapping[str, Any], host: ResponsesHost, model: str) -> ProviderError:
     error = payload.get("error")
     body = {"error": error} if isinstance(error, dict) else {"error": {"message": "the response failed"}}
@@ -307,21 +324,23 @@ def from_wire(payload: Any, ctx: WireContext, host: ResponsesHost, headers: Mapp
     unmapped: list[Any] = []
     refused = False
     truncated = (payload.get("incomplete_details") or {}).get("reason") == "max_output_tokens"
-    for item in payload["output"]:
-        kind = item.get("type") if isinstance(item, dict) else None
+    for position, item in enumerate(payload["output"]):
+        path = f"output[{position}]"
+        item = typed(item, dict, path, host.name, raw=payload) or {}
+        kind = item.get("type")
         if kind == "message":
-            for content in item.get("content") or []:
-                if content.get("type") == "output_text" and content.get("text"):
-                    parts.append(TextPart(text=content["text"]))
-                elif content.get("type") == "refusal" and content.get("refusal"):
-                    refused = True
-                    parts.append(TextPart(text=content["refusal"]))
+            for content_kind, text in _content_texts(item, path, host.name):
+                refused = refused or (content_kind == "refusal" and bool(text))
+                if text:
+                    parts.append(TextPart(text=text))
         elif kind == "function_call":
-            name = ctx.names.restore(item.get("name") or "")
-            arguments, raw = parse_arguments(item.get("arguments") or "", truncated=truncated, provider=host.name)
+            name = ctx.names.restore(tool_name(item.get("name"), f"{path}.name", host.name, raw=item))
+            raw_args = typed(item.get("arguments"), str, f"{path}.arguments", host.name, raw=item) or ""
+            arguments, raw = parse_arguments(raw_args, truncated=truncated, provider=host.name)
             if raw is None:
                 arguments = ctx.restore_arguments(name, arguments)
-            parts.append(ToolCall(id=item["call_id"], name=name, arguments=arguments, raw_arguments=raw))
+            call_id = str(item.get("call_id") or item.get("id") or f"call_{position}")
+            parts.append(ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw))
         elif kind == "reasoning":
             parts.append(
                 ThinkingPart(
@@ -391,10 +410,10 @@ class ResponsesStreamDecoder(StreamDecoder):
             error = obj.get("error") if isinstance(obj.get("error"), dict) else obj
             raise self.host.stream_error({"error": error}, self.ctx.model)
         if kind in ("response.created", "response.in_progress", "response.queued"):
-            self._on_response(obj.get("response") or {})
+            self._on_response(self._object(obj, "response"))
             return []
         if kind in ("response.completed", "response.incomplete", "response.failed"):
-            return self._on_terminal(obj.get("response") or {})
+            return self._on_terminal(self._object(obj, "response"))
         item_id = str(obj.get("item_id") or "")
         if kind == "response.output_text.delta":
             self.with_text.add(item_id)
@@ -413,10 +432,13 @@ class ResponsesStreamDecoder(StreamDecoder):
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             return self._on_reasoning(item_id, obj.get("summary_index", 0), obj.get("delta") or "")
         if kind == "response.output_item.added":
-            return self._on_item(obj.get("item") or {}, done=False)
+            return self._on_item(self._object(obj, "item"), done=False)
         if kind == "response.output_item.done":
-            return self._on_item(obj.get("item") or {}, done=True)
+            return self._on_item(self._object(obj, "item"), done=True)
         return []  # content_part.*, *.done text events, annotations: nothing the contract holds
+
+    def _object(self, obj: Mapping[str, Any], field: str) -> dict[str, Any]:
+        return typed(obj.get(field), dict, f"{obj.get('type')}.{field}", self.host.name, raw=obj) or {}
 
     def _on_response(self, response: Mapping[str, Any]) -> None:
         self.asm.response_id = str(response.get("id") or self.asm.response_id)
@@ -446,7 +468,8 @@ class ResponsesStreamDecoder(StreamDecoder):
             self.has_calls = True
             key = ("call", item_id)
             if not self.asm.has_tool(key):
-                events.extend(self.asm.tool_start(key, str(item.get("call_id") or item_id), item.get("name") or ""))
+                name = tool_name(item.get("name"), "item.name", self.host.name, raw=item)
+                events.extend(self.asm.tool_start(key, str(item.get("call_id") or item_id), name))
             if done:
                 if item_id not in self.with_fragments:
                     events.extend(self._on_arguments(item_id, item.get("arguments") or ""))
@@ -457,9 +480,8 @@ class ResponsesStreamDecoder(StreamDecoder):
             signature = encode_reasoning_signature(item_id, item.get("encrypted_content"))
             events.extend(self.asm.thinking(key, text, signature=signature))
         elif kind == "message" and done and item_id not in self.with_text:
-            for index, content in enumerate(item.get("content") or []):
-                text = content.get("text") or content.get("refusal") or ""
-                self.refused = self.refused or content.get("type") == "refusal"
+            for index, (content_kind, text) in enumerate(_content_texts(item, "item", self.host.name)):
+                self.refused = self.refused or content_kind == "refusal"
                 events.extend(self.asm.text(("text", item_id, index), text))
         elif kind not in ("function_call", "reasoning", "message") and done:
             self.unmapped.append(dict(item))
