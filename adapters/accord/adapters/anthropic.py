@@ -34,6 +34,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
+from ._shape import tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -304,22 +305,28 @@ def _parse_error(message: str, raw: Any) -> ResponseParseError:
     return ResponseParseError(f"{PROVIDER}: {message}", raw=json.dumps(raw)[:4000], provider=PROVIDER)
 
 
-def _block_part(block: Mapping[str, Any], ctx: WireContext) -> Part | None:
+def _text(block: Mapping[str, Any], field: str, path: str) -> str:
+    """A documented string field of a block or delta: anything but a string (or null) is a typed error."""
+    return typed(block.get(field), str, f"{path}.{field}", PROVIDER, raw=block) or ""
+
+
+def _block_part(block: Mapping[str, Any], ctx: WireContext, path: str) -> Part | None:
     kind = block.get("type")
     if kind == "text":
-        return TextPart(text=str(block.get("text") or ""))
+        return TextPart(text=_text(block, "text", path))
     if kind == "thinking":
         return ThinkingPart(
-            text=str(block.get("thinking") or ""), signature=block.get("signature") or None, provider=PROVIDER
+            text=_text(block, "thinking", path), signature=_text(block, "signature", path) or None, provider=PROVIDER
         )
     if kind == "redacted_thinking":
-        return ThinkingPart(signature=str(block.get("data") or ""), redacted=True, provider=PROVIDER)
+        return ThinkingPart(signature=_text(block, "data", path), redacted=True, provider=PROVIDER)
     if kind == "tool_use":
         arguments = block.get("input")
         if not isinstance(arguments, dict):
             raise _parse_error("tool_use.input is not an object", block)
-        name = ctx.names.restore(str(block.get("name") or ""))
-        return ToolCall(id=str(block.get("id") or ""), name=name, arguments=ctx.restore_arguments(name, arguments))
+        name = ctx.names.restore(tool_name(block.get("name"), f"{path}.name", PROVIDER, raw=block))
+        call_id = _text(block, "id", path)
+        return ToolCall(id=call_id, name=name, arguments=ctx.restore_arguments(name, arguments))
     return None
 
 
@@ -335,8 +342,9 @@ def from_wire(payload: Any, ctx: WireContext, adapter: AnthropicAdapter, headers
     parts: list[Part] = []
     # Server-tool and other blocks accord has no part for are kept in provider metadata, never dropped silently.
     other: list[Any] = []
-    for block in content:
-        part = _block_part(block, ctx) if isinstance(block, dict) else None
+    for index, block in enumerate(content):
+        path = f"content[{index}]"
+        part = _block_part(typed(block, dict, path, PROVIDER, raw=payload) or {}, ctx, path)
         if part is None:
             other.append(block)
         else:
@@ -397,18 +405,18 @@ class MessagesStreamDecoder(StreamDecoder):
         if kind == "error":
             raise self.adapter.stream_error(obj, self.ctx.model)
         if kind == "message_start":
-            message = obj.get("message") or {}
+            message = self._object(obj, "message")
             self.asm.response_id = str(message.get("id") or "")
             self.asm.model = str(message.get("model") or self.ctx.model)
             return self._usage(message.get("usage"))
         if kind == "content_block_start":
-            return self._block_start(obj.get("index", 0), obj.get("content_block") or {})
+            return self._block_start(obj.get("index", 0), self._object(obj, "content_block"))
         if kind == "content_block_delta":
-            return self._block_delta(obj.get("index", 0), obj.get("delta") or {})
+            return self._block_delta(obj.get("index", 0), self._object(obj, "delta"))
         if kind == "content_block_stop":
             return self._block_stop(obj.get("index", 0))
         if kind == "message_delta":
-            delta = obj.get("delta") or {}
+            delta = self._object(obj, "delta")
             if "stop_reason" in delta:
                 raw = delta.get("stop_reason")
                 self.asm.finish(map_finish(raw), raw)
@@ -416,6 +424,9 @@ class MessagesStreamDecoder(StreamDecoder):
         if kind == "message_stop":
             self.stopped = True
         return []  # ping and event types added later
+
+    def _object(self, obj: Mapping[str, Any], field: str) -> dict[str, Any]:
+        return typed(obj.get(field), dict, f"{obj.get('type')}.{field}", PROVIDER, raw=obj) or {}
 
     def _usage(self, raw: Any) -> list[StreamEvent]:
         if not isinstance(raw, dict):
@@ -428,16 +439,17 @@ class MessagesStreamDecoder(StreamDecoder):
         kind = block.get("type")
         key = ("block", index)
         self.blocks[index] = {"type": kind, "input": block.get("input"), "json": []}
+        path = "content_block"
         if kind == "text":
-            return self.asm.text(key, str(block.get("text") or ""))
+            return self.asm.text(key, _text(block, "text", path))
         if kind == "thinking":
-            return self.asm.thinking(
-                key, str(block.get("thinking") or ""), signature=str(block.get("signature") or "") or None
-            )
+            signature = _text(block, "signature", path) or None
+            return self.asm.thinking(key, _text(block, "thinking", path), signature=signature)
         if kind == "redacted_thinking":
-            return self.asm.thinking(key, signature=str(block.get("data") or ""), redacted=True)
+            return self.asm.thinking(key, signature=_text(block, "data", path), redacted=True)
         if kind == "tool_use":
-            return self.asm.tool_start(key, str(block.get("id") or ""), str(block.get("name") or ""))
+            name = tool_name(block.get("name"), f"{path}.name", PROVIDER, raw=block)
+            return self.asm.tool_start(key, _text(block, "id", path), name)
         self.other.append(dict(block))
         return []
 
@@ -445,13 +457,13 @@ class MessagesStreamDecoder(StreamDecoder):
         key = ("block", index)
         kind = delta.get("type")
         if kind == "text_delta":
-            return self.asm.text(key, str(delta.get("text") or ""))
+            return self.asm.text(key, _text(delta, "text", "delta"))
         if kind == "thinking_delta":
-            return self.asm.thinking(key, str(delta.get("thinking") or ""))
+            return self.asm.thinking(key, _text(delta, "thinking", "delta"))
         if kind == "signature_delta":
-            return self.asm.thinking(key, signature=str(delta.get("signature") or ""))
+            return self.asm.thinking(key, signature=_text(delta, "signature", "delta"))
         if kind == "input_json_delta" and self.asm.has_tool(key):
-            fragment = str(delta.get("partial_json") or "")
+            fragment = _text(delta, "partial_json", "delta")
             self.blocks[index]["json"].append(fragment)
             return self.asm.tool_args(key, fragment)
         return []  # citations and server-tool deltas carry nothing accord's parts hold
