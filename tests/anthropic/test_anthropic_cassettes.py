@@ -32,7 +32,7 @@ async def test_sdk_oracles_agree(path: Path) -> None:
     case = CASES_BY_ID[str(cassette.meta["case"])]
     outcome = await execute(target, case, ReplayTransport(cassette, Scrubber(secrets=target.secrets())))
     oracles = oracles_for(target.wire)
-    assert {o.name for o in oracles} == {"anthropic-sdk-types", "anthropic-sdk-stream-accumulator"}
+    assert {"anthropic-sdk-types", "anthropic-sdk-stream-accumulator"} <= {o.name for o in oracles}
     problems: list[str] = []
     for i, interaction in enumerate(cassette.interactions):
         last = i == len(cassette.interactions) - 1
