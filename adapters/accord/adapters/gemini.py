@@ -36,6 +36,7 @@ from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
 from ._retry import parse_proto_duration
+from ._shape import tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -325,15 +326,14 @@ class ChunkReader:
         self.asm.response_id = self.asm.response_id or str(obj.get("responseId") or "")
         if obj.get("modelVersion"):
             self.asm.model = str(obj["modelVersion"])
-        candidates = obj.get("candidates")
         feedback = obj.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
             # The prompt itself was blocked: no candidates, the reason is in the feedback.
             self.raw_finish = str(feedback["blockReason"])
             self.asm.finish("content_filter", self.raw_finish)
             self.extra["prompt_feedback"] = feedback
-        if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
-            events.extend(self._candidate(candidates[0]))
+        if candidates := typed(obj.get("candidates"), list, "candidates", PROVIDER, raw=obj):
+            events.extend(self._candidate(typed(candidates[0], dict, "candidates[0]", PROVIDER, raw=obj) or {}))
         usage = obj.get("usageMetadata")
         if isinstance(usage, dict):  # the last usage reported wins
             events.extend(self.asm.set_usage(usage_from_wire(usage)))
@@ -341,10 +341,10 @@ class ChunkReader:
 
     def _candidate(self, candidate: Mapping[str, Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        content = candidate.get("content") or {}
-        for part in content.get("parts") or []:
-            if isinstance(part, dict):
-                events.extend(self._part(part))
+        path = "candidates[0].content"
+        content = typed(candidate.get("content"), dict, path, PROVIDER, raw=candidate) or {}
+        for index, part in enumerate(typed(content.get("parts"), list, f"{path}.parts", PROVIDER, raw=content) or []):
+            events.extend(self._part(typed(part, dict, f"{path}.parts[{index}]", PROVIDER, raw=content) or {}))
         if candidate.get("finishReason"):
             self.raw_finish = str(candidate["finishReason"])
             self.asm.finish(map_finish(self.raw_finish, self.calls > 0), self.raw_finish)
@@ -356,14 +356,16 @@ class ChunkReader:
     def _part(self, part: Mapping[str, Any]) -> list[StreamEvent]:
         signature = part.get("thoughtSignature")
         signature = signature if isinstance(signature, str) and signature else None
+        text = typed(part.get("text"), str, "part.text", PROVIDER, raw=part) or ""
         if part.get("thought"):
-            return self.asm.thinking(self._key("thought"), str(part.get("text") or ""), signature=signature)
+            return self.asm.thinking(self._key("thought"), text, signature=signature)
         events: list[StreamEvent] = []
         if signature is not None:
             events.extend(self.asm.thinking(self._key("signature"), signature=signature))
             self.last_kind = "signature"  # a signature slot never takes more text
         if "functionCall" in part:
-            call = part.get("functionCall") or {}
+            call = typed(part.get("functionCall"), dict, "part.functionCall", PROVIDER, raw=part) or {}
+            name = tool_name(call.get("name"), "part.functionCall.name", PROVIDER, raw=part)
             args = call.get("args") or {}
             if not isinstance(args, dict):
                 raise ResponseParseError(
@@ -372,10 +374,10 @@ class ChunkReader:
             key = self._key("call")
             ident = call_id(self.asm.response_id, self.calls, call)
             self.calls += 1
-            events.extend(self.asm.tool_start(key, ident, str(call.get("name") or "")))
+            events.extend(self.asm.tool_start(key, ident, name))
             events.extend(self.asm.tool_end(key, args))
         elif "text" in part:
-            events.extend(self.asm.text(self._key("text"), str(part.get("text") or "")))
+            events.extend(self.asm.text(self._key("text"), text))
         elif signature is None:
             # Code execution, inline images and the like: no contract part holds them; keep them, visibly.
             self.extra.setdefault("other_content", []).append(dict(part))
