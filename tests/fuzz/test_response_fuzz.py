@@ -163,8 +163,6 @@ FUZZ_ROWS = (
 
 # Bugs these properties found in wire modules (owned by others): kept visible as non-strict xfails until fixed.
 KNOWN: dict[tuple[str, str], str] = {
-    ("wrong_type", "bedrock"): "BUG(bedrock): output=0 raises AttributeError; content[0].text=[0] raises pydantic "
-    "ValidationError; text=0 accepted silently",
 }
 
 

@@ -44,6 +44,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
+from ._shape import tool_name, typed
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
 PROVIDER = "bedrock"
@@ -368,9 +369,22 @@ def _extra(payload: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 _RESPONSE_EXTRAS = ("additionalModelResponseFields", "trace", "metrics", "performanceConfig", "serviceTier")
 
 
+def _optional_text(holder: Mapping[str, Any], field: str, path: str) -> str | None:
+    """A documented string member: anything but a string (or null) is a typed error, never dropped or coerced."""
+    return typed(holder.get(field), str, f"{path}.{field}".lstrip("."), PROVIDER, raw=holder)
+
+
+def _text(holder: Mapping[str, Any], field: str, path: str) -> str:
+    return _optional_text(holder, field, path) or ""
+
+
+def _member(holder: Mapping[str, Any], field: str, path: str) -> dict[str, Any]:
+    return typed(holder.get(field), dict, f"{path}.{field}".lstrip("."), PROVIDER, raw=holder) or {}
+
+
 def from_wire(payload: Any, ctx: WireContext, adapter: BedrockAdapter, headers: Mapping[str, str]) -> Response:
     """A `Response` from a Converse response body."""
-    message = payload.get("output", {}).get("message") if isinstance(payload, dict) else None
+    message = _member(_member(payload, "output", ""), "message", "output") if isinstance(payload, dict) else None
     if not isinstance(message, dict) or not isinstance(message.get("content"), list):
         raise ResponseParseError(
             f"{PROVIDER}: a Converse response needs output.message.content",
@@ -380,32 +394,34 @@ def from_wire(payload: Any, ctx: WireContext, adapter: BedrockAdapter, headers: 
     raw_finish = payload.get("stopReason")
     parts: list[Part] = []
     unmapped: list[Any] = []
-    for block in message["content"]:
-        if not isinstance(block, dict):
-            unmapped.append(block)
-        elif "text" in block:
-            if block["text"]:
-                parts.append(TextPart(text=block["text"]))
+    for index, content in enumerate(message["content"]):
+        path = f"output.message.content[{index}]"
+        block = typed(content, dict, path, PROVIDER, raw=message) or {}
+        if "text" in block:
+            if text := _text(block, "text", path):
+                parts.append(TextPart(text=text))
         elif "toolUse" in block:
-            use = block["toolUse"]
-            name = ctx.names.restore(use.get("name") or "")
+            use = _member(block, "toolUse", path)
+            name = ctx.names.restore(tool_name(use.get("name"), f"{path}.toolUse.name", PROVIDER, raw=block))
             arguments = use.get("input")
             if not isinstance(arguments, dict):
                 raise ResponseParseError(
                     f"{PROVIDER}: toolUse.input is not an object", raw=json.dumps(use), provider=PROVIDER
                 )
-            parts.append(ToolCall(id=use["toolUseId"], name=name, arguments=ctx.restore_arguments(name, arguments)))
+            call_id = _text(use, "toolUseId", f"{path}.toolUse") or f"tooluse_{index}"
+            parts.append(ToolCall(id=call_id, name=name, arguments=ctx.restore_arguments(name, arguments)))
         elif "reasoningContent" in block:
-            reasoning = block["reasoningContent"]
+            reasoning = _member(block, "reasoningContent", path)
             if "redactedContent" in reasoning:
                 parts.append(
                     ThinkingPart(signature=_blob_text(reasoning["redactedContent"]), redacted=True, provider=PROVIDER)
                 )
             else:
-                text = reasoning.get("reasoningText") or {}
-                parts.append(
-                    ThinkingPart(text=text.get("text") or "", signature=text.get("signature"), provider=PROVIDER)
-                )
+                where = f"{path}.reasoningContent.reasoningText"
+                reasoning_text = _member(reasoning, "reasoningText", f"{path}.reasoningContent")
+                signature = _optional_text(reasoning_text, "signature", where)
+                thought = _text(reasoning_text, "text", where)
+                parts.append(ThinkingPart(text=thought, signature=signature, provider=PROVIDER))
         else:
             unmapped.append(block)
     extra = _extra(payload, _RESPONSE_EXTRAS)
@@ -475,19 +491,21 @@ class ConverseStreamDecoder(StreamDecoder):
             name = str(headers.get(":error-code") or "")
             message = str(headers.get(":error-message") or "")
             raise self.adapter.exception_error(name, {"message": message}, None, self.ctx.model, in_stream=True)
-        return self._on_event(str(headers.get(":event-type") or ""), body)
+        event = str(headers.get(":event-type") or "")
+        return self._on_event(event, typed(body, dict, event, PROVIDER, raw=body) or {})
 
     def _on_event(self, name: str, body: Mapping[str, Any]) -> list[StreamEvent]:
         index = body.get("contentBlockIndex", 0)
         key = ("block", index)
         if name == "contentBlockStart":
-            use = (body.get("start") or {}).get("toolUse")
-            if isinstance(use, dict):
+            use = typed(_member(body, "start", name).get("toolUse"), dict, f"{name}.start.toolUse", PROVIDER, raw=body)
+            if use is not None:
                 self.tools.add(index)
-                return self.asm.tool_start(key, str(use.get("toolUseId") or f"tooluse_{index}"), use.get("name") or "")
+                call_id = _text(use, "toolUseId", f"{name}.start.toolUse") or f"tooluse_{index}"
+                return self.asm.tool_start(key, call_id, tool_name(use.get("name"), "toolUse.name", PROVIDER, raw=use))
             return []
         if name == "contentBlockDelta":
-            return self._on_delta(key, body.get("delta") or {})
+            return self._on_delta(key, _member(body, "delta", name))
         if name == "contentBlockStop":
             return self.asm.tool_end(key) if index in self.tools else []
         if name == "messageStop":
@@ -504,18 +522,20 @@ class ConverseStreamDecoder(StreamDecoder):
 
     def _on_delta(self, key: tuple[str, int], delta: Mapping[str, Any]) -> list[StreamEvent]:
         if "text" in delta:
-            return self.asm.text(key, delta["text"])
+            return self.asm.text(key, _text(delta, "text", "delta"))
         if "toolUse" in delta:
             if not self.asm.has_tool(key):
                 raise ResponseParseError(
                     f"{PROVIDER}: toolUse delta for a block that never started", raw=json.dumps(delta)
                 )
-            return self.asm.tool_args(key, (delta["toolUse"] or {}).get("input") or "")
+            return self.asm.tool_args(key, _text(_member(delta, "toolUse", "delta"), "input", "delta.toolUse"))
         if "reasoningContent" in delta:
-            reasoning = delta["reasoningContent"]
+            reasoning = _member(delta, "reasoningContent", "delta")
             if "redactedContent" in reasoning:
                 return self.asm.thinking(key, signature=_blob_text(reasoning["redactedContent"]), redacted=True)
-            return self.asm.thinking(key, reasoning.get("text") or "", signature=reasoning.get("signature"))
+            where = "delta.reasoningContent"
+            signature = _optional_text(reasoning, "signature", where)
+            return self.asm.thinking(key, _text(reasoning, "text", where), signature=signature)
         return []
 
     def close(self) -> list[StreamEvent]:
