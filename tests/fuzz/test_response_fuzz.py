@@ -162,8 +162,7 @@ FUZZ_ROWS = (
 )
 
 # Bugs these properties found in wire modules (owned by others): kept visible as non-strict xfails until fixed.
-KNOWN: dict[tuple[str, str], str] = {
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _rows(prop: str, *, schema_only: bool) -> list[Any]:
