@@ -291,10 +291,12 @@ class _Codec:
         node = self._resolve(branch)
         if isinstance(node, bool):
             return node
-        if self.spec.map_pairs and self.restoring and self._is_map(node) and isinstance(value, list):
-            return True
-        if self.spec.map_pairs and not self.restoring and self._is_map(node) and isinstance(value, dict):
-            return True
+        if self.spec.map_pairs and self._is_map(node):
+            extra = node["additionalProperties"]
+            if self.restoring and isinstance(value, list):
+                return all(isinstance(p, dict) and self._fits(extra, p.get(PAIR_VALUE)) for p in value)
+            if not self.restoring and isinstance(value, dict):
+                return all(self._fits(extra, v) for v in value.values())
         options = node.get("enum") if "enum" in node else [node["const"]] if "const" in node else None
         if self.restoring and isinstance(options, list) and isinstance(value, str) and self._stringified(options):
             return value in options or value in [_enum_text(o) for o in options]
@@ -314,7 +316,8 @@ class _Codec:
             for key, sub in props.items():
                 resolved = self._resolve(sub)
                 has_options = isinstance(resolved, dict) and ("const" in resolved or "enum" in resolved)
-                if key in value and has_options and not self._fits(resolved, value[key]):
+                added_null = self.restoring and self.spec.added_nulls and value.get(key) is None
+                if key in value and has_options and not added_null and not self._fits(resolved, value[key]):
                     return False
             if node.get("additionalProperties") is False and not set(value) <= set(props):
                 return False

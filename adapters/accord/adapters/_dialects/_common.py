@@ -121,6 +121,11 @@ class DialectTransformer(SchemaTransformer):
     max_enum_values: ClassVar[int | None] = None
     reason_word: ClassVar[str] = "not supported"
 
+    def run(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # With uniqueItems, "absent" and "null" (conflated by all-required strict forms) are different items.
+        self._has_unique_items = "uniqueItems" in json.dumps(schema)
+        return super().run(schema)
+
     @property
     def _strict(self) -> bool:
         return self.strict and self.strict_capable
@@ -421,7 +426,11 @@ class DialectTransformer(SchemaTransformer):
             self.note(path, f"optional {', '.join(changed)} made required and nullable; restore() drops the nulls")
         kept = [k for k in optional if k not in changed]
         if kept:
-            self.note(path, f"optional {', '.join(kept)} (already nullable) made required; the model sends null")
+            self.note(
+                path,
+                f"optional {', '.join(kept)} (already nullable) made required; the model sends null",
+                lossy=self._has_unique_items,
+            )
         return {**node, "properties": props, "required": [*required, *optional]}
 
     def _nullable(self, sub: Schema, path: str) -> Schema:
