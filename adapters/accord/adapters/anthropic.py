@@ -310,7 +310,13 @@ def _text(block: Mapping[str, Any], field: str, path: str) -> str:
     return typed(block.get(field), str, f"{path}.{field}", PROVIDER, raw=block) or ""
 
 
-def _block_part(block: Mapping[str, Any], ctx: WireContext, path: str) -> Part | None:
+def _call_id(block: Mapping[str, Any], index: int, path: str) -> str:
+    # The id is a plain string in the spec (empty is valid JSON); a positional id still pairs call and result.
+    return _text(block, "id", path) or f"toolu_{index}"
+
+
+def _block_part(block: Mapping[str, Any], ctx: WireContext, index: int) -> Part | None:
+    path = f"content[{index}]"
     kind = block.get("type")
     if kind == "text":
         return TextPart(text=_text(block, "text", path))
@@ -325,8 +331,8 @@ def _block_part(block: Mapping[str, Any], ctx: WireContext, path: str) -> Part |
         if not isinstance(arguments, dict):
             raise _parse_error("tool_use.input is not an object", block)
         name = ctx.names.restore(tool_name(block.get("name"), f"{path}.name", PROVIDER, raw=block))
-        call_id = _text(block, "id", path)
-        return ToolCall(id=call_id, name=name, arguments=ctx.restore_arguments(name, arguments))
+        arguments = ctx.restore_arguments(name, arguments)
+        return ToolCall(id=_call_id(block, index, path), name=name, arguments=arguments)
     return None
 
 
@@ -343,8 +349,7 @@ def from_wire(payload: Any, ctx: WireContext, adapter: AnthropicAdapter, headers
     # Server-tool and other blocks accord has no part for are kept in provider metadata, never dropped silently.
     other: list[Any] = []
     for index, block in enumerate(content):
-        path = f"content[{index}]"
-        part = _block_part(typed(block, dict, path, PROVIDER, raw=payload) or {}, ctx, path)
+        part = _block_part(typed(block, dict, f"content[{index}]", PROVIDER, raw=payload) or {}, ctx, index)
         if part is None:
             other.append(block)
         else:
@@ -449,7 +454,7 @@ class MessagesStreamDecoder(StreamDecoder):
             return self.asm.thinking(key, signature=_text(block, "data", path), redacted=True)
         if kind == "tool_use":
             name = tool_name(block.get("name"), f"{path}.name", PROVIDER, raw=block)
-            return self.asm.tool_start(key, _text(block, "id", path), name)
+            return self.asm.tool_start(key, _call_id(block, index, path), name)
         self.other.append(dict(block))
         return []
 
