@@ -448,6 +448,12 @@ class ResponsesStreamDecoder(StreamDecoder):
     def _on_arguments(self, item_id: str, fragment: str) -> list[StreamEvent]:
         if not fragment:
             return []
+        if not self.asm.has_tool(("call", item_id)):
+            raise ResponseParseError(
+                f"{self.host.name}: arguments for a function call that never started",
+                raw=fragment,
+                provider=self.host.name,
+            )
         self.with_fragments.add(item_id)
         return self.asm.tool_args(("call", item_id), fragment)
 
