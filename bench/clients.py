@@ -85,6 +85,11 @@ async def _accord(base: str, transport: str) -> Client:
         from accord.adapters._aiohttp import AiohttpTransport
 
         options["transport_factory"] = AiohttpTransport
+    else:
+        import httpx
+
+        # aiohttp's pool is the default when aiohttp is installed: ask for httpx's own pool explicitly.
+        options["transport_factory"] = httpx.AsyncHTTPTransport
     model = connect(f"openai:{MODEL}", **options)
 
     async def complete() -> str:

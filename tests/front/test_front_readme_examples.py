@@ -1,4 +1,4 @@
-"""Runs every Python example of docs/readme/20-foundation.md against a mock OpenAI server: the docs stay true."""
+"""Runs every Python example of the README's Quick start against a mock OpenAI server: the docs stay true."""
 
 from __future__ import annotations
 
@@ -15,8 +15,18 @@ import pytest
 from accord.adapters import _front, _registry
 from accord.adapters._registry import ProviderEntry
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "readme" / "20-foundation.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL) if DOC.is_file() else []
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _quick_start() -> str:
+    """The README from `## Quick start` up to the next second-level heading."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("\n## Quick start")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+BLOCKS = re.findall(r"```python\n(.*?)```", _quick_start(), re.DOTALL)
 
 
 def _answer(request: httpx.Request) -> httpx.Response:
@@ -66,7 +76,10 @@ def _rate_limited(request: httpx.Request) -> httpx.Response:
     )
 
 
-@pytest.mark.skipif(not BLOCKS, reason="docs/readme/20-foundation.md is absent")
+def test_the_quick_start_has_examples() -> None:
+    assert len(BLOCKS) >= 5
+
+
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
     code = BLOCKS[index]
@@ -85,7 +98,7 @@ def test_readme_example_runs(index: int, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("OPENAI_API_KEY", "sk-docs-" + "d" * 30)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, f"{DOC.name}[{index}]", "exec"), {"__name__": "__docs__"})
+        exec(compile(code, f"README.md quick start [{index}]", "exec"), {"__name__": "__docs__"})
     printed = out.getvalue()
     assert calls, "the example made no request"
     if handler is _rate_limited:

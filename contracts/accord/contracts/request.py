@@ -18,7 +18,7 @@ ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "
 class OutputSpec(BaseModel):
     """What structured output to produce: a pydantic type or a raw JSON Schema, and how (`mode`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
     json_schema: dict[str, Any]
     python_type: type[BaseModel] | None = None
