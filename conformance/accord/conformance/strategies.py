@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import enum
 import uuid
@@ -209,37 +208,6 @@ def json_schemas() -> st.SearchStrategy[Schema]:
 def object_schemas() -> st.SearchStrategy[Schema]:
     """Roots usable as tool parameters (type object, or a root `$ref` to an object)."""
     return objects(subschemas()) | _with_defs() | _recursive()
-
-
-# --- instances of recursive schemas -------------------------------------------------------------------------
-
-
-def unroll(schema: Schema, depth: int = 2) -> Schema:
-    """A non-recursive schema accepting a subset of `schema`'s instances: recursion cut after `depth` levels.
-
-    hypothesis-jsonschema cannot generate instances of recursive schemas; this one can (a cut `$ref` becomes
-    `false`, so recursion only ends where the schema lets it: empty arrays, null, absent optional properties).
-    """
-    defs = {**schema.get("$defs", {}), **schema.get("definitions", {})}
-
-    def expand(node: Any, level: int) -> Any:
-        if isinstance(node, list):
-            return [expand(n, level) for n in node]
-        if not isinstance(node, dict):
-            return node
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/"):
-            if level >= depth:
-                return False
-            target = copy.deepcopy(defs[ref.rsplit("/", 1)[-1]])
-            rest = {k: v for k, v in node.items() if k != "$ref"}
-            return expand({**target, **rest}, level + 1)
-        return {
-            k: expand(v, level) if k not in ("$defs", "definitions", "enum", "const") else v for k, v in node.items()
-        }
-
-    body = expand({k: v for k, v in schema.items() if k not in ("$defs", "definitions")}, 0)
-    return body if isinstance(body, dict) else {}
 
 
 def closed(schema: Schema) -> Schema:
