@@ -34,3 +34,8 @@ def tool_name(value: Any, path: str, provider: str, *, raw: Any) -> str:
     if isinstance(value, str) and value:
         return value
     raise ResponseParseError(f"{provider}: a tool call has no name (`{path}`)", raw=raw_text(raw), provider=provider)
+
+
+def token_count(value: Any) -> int:
+    """A usage count as reported: a positive integer, else 0 (absent, null, negative or not a number)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

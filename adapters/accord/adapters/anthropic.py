@@ -34,7 +34,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
-from ._shape import tool_name, typed
+from ._shape import token_count, tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -281,19 +281,15 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
 # --- response mapping ----------------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
     """Anthropic `input_tokens` excludes cache reads and writes: accord's input is the sum of all three."""
-    cache_read = _int(raw.get("cache_read_input_tokens"))
-    cache_write = _int(raw.get("cache_creation_input_tokens"))
-    output = _int(raw.get("output_tokens"))
+    cache_read = token_count(raw.get("cache_read_input_tokens"))
+    cache_write = token_count(raw.get("cache_creation_input_tokens"))
+    output = token_count(raw.get("output_tokens"))
     details = raw.get("output_tokens_details")
-    thinking = _int(details.get("thinking_tokens")) if isinstance(details, dict) else 0
+    thinking = token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
     return Usage(
-        input_tokens=_int(raw.get("input_tokens")) + cache_read + cache_write,
+        input_tokens=token_count(raw.get("input_tokens")) + cache_read + cache_write,
         output_tokens=output,
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,

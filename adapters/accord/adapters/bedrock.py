@@ -44,7 +44,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
-from ._shape import tool_name, typed
+from ._shape import token_count, tool_name, typed
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
 PROVIDER = "bedrock"
@@ -339,17 +339,13 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
 # --- response mapping ----------------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
     """Bedrock `inputTokens` excludes cache reads and writes: accord's input counts all three."""
-    read = _int(raw.get("cacheReadInputTokens"))
-    write = _int(raw.get("cacheWriteInputTokens"))
+    read = token_count(raw.get("cacheReadInputTokens"))
+    write = token_count(raw.get("cacheWriteInputTokens"))
     return Usage(
-        input_tokens=_int(raw.get("inputTokens")) + read + write,
-        output_tokens=_int(raw.get("outputTokens")),
+        input_tokens=token_count(raw.get("inputTokens")) + read + write,
+        output_tokens=token_count(raw.get("outputTokens")),
         cache_read_tokens=read,
         cache_write_tokens=write,
     )

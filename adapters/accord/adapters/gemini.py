@@ -36,7 +36,7 @@ from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
 from ._retry import parse_proto_duration
-from ._shape import tool_name, typed
+from ._shape import token_count, tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -263,18 +263,14 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
 # --- response mapping ----------------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
 def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
     """`promptTokenCount` includes cached tokens; output is candidates plus thoughts (reported apart)."""
-    prompt = _int(raw.get("promptTokenCount"))
-    thoughts = _int(raw.get("thoughtsTokenCount"))
+    prompt = token_count(raw.get("promptTokenCount"))
+    thoughts = token_count(raw.get("thoughtsTokenCount"))
     return Usage(
         input_tokens=prompt,
-        output_tokens=_int(raw.get("candidatesTokenCount")) + thoughts,
-        cache_read_tokens=min(_int(raw.get("cachedContentTokenCount")), prompt),
+        output_tokens=token_count(raw.get("candidatesTokenCount")) + thoughts,
+        cache_read_tokens=min(token_count(raw.get("cachedContentTokenCount")), prompt),
         reasoning_tokens=thoughts,
     )
 

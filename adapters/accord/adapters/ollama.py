@@ -31,7 +31,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
-from ._shape import tool_name, typed
+from ._shape import token_count, tool_name, typed
 from ._sse import NDJSONDecoder
 from ._toolnames import TOOL_NAME_RULES
 
@@ -194,12 +194,10 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
 # --- response mapping ----------------------------------------------------------------------------------------
 
 
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def usage_from_wire(payload: Mapping[str, Any]) -> Usage:
-    return Usage(input_tokens=_count(payload.get("prompt_eval_count")), output_tokens=_count(payload.get("eval_count")))
+    return Usage(
+        input_tokens=token_count(payload.get("prompt_eval_count")), output_tokens=token_count(payload.get("eval_count"))
+    )
 
 
 def _function(call: Any, path: str) -> tuple[dict[str, Any], str]:

@@ -36,6 +36,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, openai_style_details
+from ._shape import token_count
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -312,24 +313,20 @@ def _put(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 # --- response mapping ----------------------------------------------------------------------------------------
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
     """OpenAI usage: `prompt_tokens` already includes cached tokens, `completion_tokens` reasoning tokens."""
     prompt = raw.get("prompt_tokens_details") or {}
     completion = raw.get("completion_tokens_details") or {}
-    input_tokens = _int(raw.get("prompt_tokens"))
-    output_tokens = _int(raw.get("completion_tokens"))
-    cache_read = min(_int(prompt.get("cached_tokens") or raw.get("prompt_cache_hit_tokens")), input_tokens)
-    cache_write = min(_int(prompt.get("cache_write_tokens")), input_tokens - cache_read)
+    input_tokens = token_count(raw.get("prompt_tokens"))
+    output_tokens = token_count(raw.get("completion_tokens"))
+    cache_read = min(token_count(prompt.get("cached_tokens") or raw.get("prompt_cache_hit_tokens")), input_tokens)
+    cache_write = min(token_count(prompt.get("cache_write_tokens")), input_tokens - cache_read)
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
-        reasoning_tokens=min(_int(completion.get("reasoning_tokens")), output_tokens),
+        reasoning_tokens=min(token_count(completion.get("reasoning_tokens")), output_tokens),
     )
 
 

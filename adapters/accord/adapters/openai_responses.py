@@ -35,7 +35,7 @@ from accord.contracts.profile import SamplingParam
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, openai_style_details
-from ._shape import tool_name, typed
+from ._shape import token_count, tool_name, typed
 from ._sse import SSEDecoder
 
 # The protocol name reasoning items carry: their encrypted content is only meaningful to this API.
@@ -258,23 +258,19 @@ class ResponsesHost(Protocol):
     def stream_error(self, body: Any, model: str, *, status: int | None = None) -> ProviderError: ...
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
     """Responses usage: `input_tokens` includes cached tokens, `output_tokens` reasoning tokens."""
     input_details = raw.get("input_tokens_details") or {}
     output_details = raw.get("output_tokens_details") or {}
-    input_tokens = _int(raw.get("input_tokens"))
-    output_tokens = _int(raw.get("output_tokens"))
-    cache_read = min(_int(input_details.get("cached_tokens")), input_tokens)
+    input_tokens = token_count(raw.get("input_tokens"))
+    output_tokens = token_count(raw.get("output_tokens"))
+    cache_read = min(token_count(input_details.get("cached_tokens")), input_tokens)
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cache_read_tokens=cache_read,
-        cache_write_tokens=min(_int(input_details.get("cache_write_tokens")), input_tokens - cache_read),
-        reasoning_tokens=min(_int(output_details.get("reasoning_tokens")), output_tokens),
+        cache_write_tokens=min(token_count(input_details.get("cache_write_tokens")), input_tokens - cache_read),
+        reasoning_tokens=min(token_count(output_details.get("reasoning_tokens")), output_tokens),
     )
 
 

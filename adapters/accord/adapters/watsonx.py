@@ -39,7 +39,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
-from ._shape import tool_name, typed
+from ._shape import token_count, tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES
 
@@ -179,19 +179,15 @@ def to_wire(request: Request, ctx: WireContext, scope: Mapping[str, str]) -> dic
 # --- response mapping ----------------------------------------------------------------------------------------
 
 
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
     prompt = raw.get("prompt_tokens_details") or {}
     completion = raw.get("completion_tokens_details") or {}
-    input_tokens, output_tokens = _count(raw.get("prompt_tokens")), _count(raw.get("completion_tokens"))
+    input_tokens, output_tokens = token_count(raw.get("prompt_tokens")), token_count(raw.get("completion_tokens"))
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        cache_read_tokens=min(_count(prompt.get("cached_tokens")), input_tokens),
-        reasoning_tokens=min(_count(completion.get("reasoning_tokens")), output_tokens),
+        cache_read_tokens=min(token_count(prompt.get("cached_tokens")), input_tokens),
+        reasoning_tokens=min(token_count(completion.get("reasoning_tokens")), output_tokens),
     )
 
 
