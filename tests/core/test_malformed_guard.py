@@ -66,3 +66,25 @@ async def test_a_mapping_error_in_a_stream_is_a_parse_error(where: str) -> None:
 
     with pytest.raises(ResponseParseError, match="not in the documented format"):
         await read()
+
+
+async def test_request_timeout_bounds_the_wait_for_a_streams_first_event() -> None:
+    import asyncio
+
+    from accord.contracts import RequestTimeoutError
+
+    class _Stalling(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(5)
+            yield b""
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=_Stalling())))
+    adapter = OpenAIChatAdapter(api_key="sk-test", http_client=client, max_retries=0)
+
+    async def read() -> None:
+        async with adapter.stream(REQUEST.with_(timeout=0.05)) as stream:
+            async for _ in stream:
+                pass
+
+    with pytest.raises(RequestTimeoutError, match="no first event"):
+        await asyncio.wait_for(read(), 2)

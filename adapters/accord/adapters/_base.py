@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from accord.contracts import (
     ProviderError,
     ProviderInfo,
     Request,
+    RequestTimeoutError,
     Response,
     ResponseParseError,
     StreamEnd,
@@ -446,9 +448,20 @@ class HTTPAdapter:
                 exits.push_async_callback(stack.aclose)
                 return http_response, decoder, first, chunks
 
+            async def timed_attempt() -> tuple[httpx.Response, StreamDecoder, list[StreamEvent], AsyncIterator[bytes]]:
+                # `Request.timeout` bounds each attempt until the first event; a stream may then run as long as
+                # it keeps sending (the read timeout still applies between chunks).
+                try:
+                    async with asyncio.timeout(request.timeout):
+                        return await attempt()
+                except TimeoutError as exc:
+                    raise RequestTimeoutError(
+                        f"{self.name}: no first event within {request.timeout} s", provider=self.name, model=ctx.model
+                    ) from exc
+
             try:
                 http_response, decoder, first, chunks = await self.core.retrying(
-                    ctx.model, attempt, log, call_id=call_id
+                    ctx.model, timed_attempt, log, call_id=call_id
                 )
             except BaseException as exc:
                 emit(self.hooks, RequestFailed(self.name, ctx.model, exc, monotonic() - started, call_id=call_id))
