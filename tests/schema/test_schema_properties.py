@@ -76,7 +76,8 @@ def test_instances_survive_transform_and_restore(dialect: str, strict: bool, sch
         assert plan.lossy
         assert plan.reasons
     assert same_but_added_nulls(plan.restore(encoded), instance)
-    jsonschema.validate(plan.restore(encoded), schema)
+    if not plan.lossy:
+        jsonschema.validate(plan.restore(encoded), schema)
 
 
 @pytest.mark.parametrize("dialect", ALL)

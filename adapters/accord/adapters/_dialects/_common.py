@@ -265,6 +265,10 @@ class DialectTransformer(SchemaTransformer):
                 return merged
             if isinstance(kind, str):
                 merged["type"] = [kind, "null"]
+                if "const" in merged:
+                    merged["enum"] = [merged.pop("const")]
+                if "enum" in merged and None not in merged["enum"]:
+                    merged["enum"] = [*merged["enum"], None]
                 return merged
             if "enum" in merged:
                 merged["enum"] = [*merged["enum"], None]
