@@ -15,6 +15,11 @@ def _object_schema(schema: dict[str, Any], owner: str) -> dict[str, Any]:
     """Tool parameters must describe a JSON object; `{}` is read as an object with no properties."""
     if not schema:
         return {"type": "object", "properties": {}}
+    if "$ref" in schema:
+        # A recursive pydantic model's schema is a root `$ref` into `$defs`: the target is what must be an object.
+        from .schema import resolve_root_ref
+
+        schema = resolve_root_ref(schema)
     kind = schema.get("type")
     if kind != "object" and not (kind is None and "properties" in schema):
         raise ValueError(f"{owner} parameters must be a JSON Schema of type 'object', got type {kind!r}")
