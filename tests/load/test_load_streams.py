@@ -18,7 +18,7 @@ from accord.contracts import StreamEnd, TextDelta
 
 STREAMS = 1_000
 # httpx's own pool slows down quadratically with queued requests (1,000 concurrent requests time out on it, see
-# docs/readme/70-reliability-benchmark.md); accord's aiohttp transport is what carries this load.
+# README, "Reliability and performance"); accord's aiohttp transport is what carries this load.
 TRANSPORT = "aiohttp"
 ROW = next(r for r in ROWS if r.provider == "openai")
 # Bounds with room to spare (measured on 2 cores: ~29 KB per stream at peak, client and server side together;
