@@ -318,7 +318,8 @@ async def test_request_mapping_is_a_valid_sdk_request() -> None:
     assert_valid_request(body)
     assert body["instructions"] == "Be brief."
     items = body["input"]
-    assert items[0] == {"type": "message", "role": "developer", "content": "Policy."}  # o-series: the catalog says `developer`
+    # o-series: the catalog says `developer`
+    assert items[0] == {"type": "message", "role": "developer", "content": "Policy."}
     assert [c["type"] for c in items[1]["content"]] == [
         "input_text",
         "input_image",
