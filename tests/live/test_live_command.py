@@ -40,3 +40,16 @@ def test_drift_fails_only_with_check(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert live.live_main(["--cassettes", str(committed), "--drift-report", str(report)]) == 0
     assert "no committed cassettes yet" in report.read_text()
     assert live.live_main(["--cassettes", str(committed), "--check"]) == 1
+
+
+def test_committed_synthetic_cassettes_join_the_fresh_recording(tmp_path: Path) -> None:
+    committed, out = tmp_path / "committed", tmp_path / "out"
+    folder = committed / TARGETS[0].name
+    folder.mkdir(parents=True)
+    (folder / "errors.auth.yaml").write_text("meta:\n  origin: synthetic\n")
+    (folder / "completion.basic.yaml").write_text("meta:\n  origin: live\n")
+    (out / TARGETS[0].name).mkdir(parents=True)
+    (out / TARGETS[0].name / "completion.basic.yaml").write_text("meta:\n  origin: live\n  fresh: true\n")
+    live._add_synthetic(committed, out)
+    assert (out / TARGETS[0].name / "errors.auth.yaml").exists()
+    assert "fresh" in (out / TARGETS[0].name / "completion.basic.yaml").read_text()
