@@ -1,8 +1,10 @@
-"""Typed reads of provider JSON: a documented field of the wrong type is a `ResponseParseError` naming its path."""
+"""Provider JSON helpers: typed reads (a field of the wrong type is a `ResponseParseError` naming its path), token
+counts, and `provider_options` merged into request bodies."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from accord.contracts import ResponseParseError
@@ -39,3 +41,13 @@ def tool_name(value: Any, path: str, provider: str, *, raw: Any) -> str:
 def token_count(value: Any) -> int:
     """A usage count as reported: a positive integer, else 0 (absent, null, negative or not a number)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def merge_options(body: dict[str, Any], options: Mapping[str, Any]) -> None:
+    """`provider_options` over the body: verbatim, except that two objects under one key merge (one level)."""
+    for key, value in options.items():
+        current = body.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            body[key] = {**current, **value}
+        else:
+            body[key] = value

@@ -34,7 +34,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
-from ._shape import token_count, tool_name, typed
+from ._shape import merge_options, token_count, tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -220,16 +220,6 @@ def _effort(effort: str, ctx: WireContext) -> str:
     if effort not in _EFFORTS:
         raise _unsupported(f"reasoning effort {effort!r} (accepted: {', '.join(sorted(_EFFORTS))})", "reasoning")
     return effort
-
-
-def merge_options(body: dict[str, Any], options: Mapping[str, Any]) -> None:
-    """`provider_options` over the body: verbatim, except that two objects under one key merge (one level)."""
-    for key, value in options.items():
-        current = body.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            body[key] = {**current, **value}
-        else:
-            body[key] = value
 
 
 def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:

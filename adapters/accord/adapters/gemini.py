@@ -36,7 +36,7 @@ from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
 from ._retry import parse_proto_duration
-from ._shape import token_count, tool_name, typed
+from ._shape import merge_options, token_count, tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -204,16 +204,6 @@ def _thinking_config(request: Request, ctx: WireContext) -> dict[str, Any] | Non
             raise _unsupported(f"reasoning effort {reasoning.effort!r} has no thinking level", "reasoning", ctx.model)
         config["thinkingLevel"] = _THINKING_LEVELS[reasoning.effort]
     return config
-
-
-def merge_options(body: dict[str, Any], options: Mapping[str, Any]) -> None:
-    """`provider_options` over the body: verbatim, except that two objects under one key merge (one level)."""
-    for key, value in options.items():
-        current = body.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            body[key] = {**current, **value}
-        else:
-            body[key] = value
 
 
 def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
