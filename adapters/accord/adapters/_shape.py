@@ -1,5 +1,4 @@
-"""Provider JSON helpers: typed reads (a field of the wrong type is a `ResponseParseError` naming its path), token
-counts, and `provider_options` merged into request bodies."""
+"""Provider JSON helpers: typed reads that name a malformed field's path, token counts, provider_options merging."""
 
 from __future__ import annotations
 
