@@ -50,3 +50,14 @@ def merge_options(body: dict[str, Any], options: Mapping[str, Any]) -> None:
             body[key] = {**current, **value}
         else:
             body[key] = value
+
+
+def json_object(text: str, provider: str, what: str) -> dict[str, Any]:
+    """One stream frame (SSE data or an NDJSON line) as a JSON object, else a `ResponseParseError` naming `what`."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ResponseParseError(f"{provider}: {what} is not JSON", raw=text, provider=provider) from exc
+    if not isinstance(value, dict):
+        raise ResponseParseError(f"{provider}: {what} is not an object", raw=text, provider=provider)
+    return value

@@ -34,7 +34,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
-from ._shape import merge_options, token_count, tool_name, typed
+from ._shape import json_object, merge_options, token_count, tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -386,12 +386,7 @@ class MessagesStreamDecoder(StreamDecoder):
         return events
 
     def _on_event(self, data: str) -> list[StreamEvent]:
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ResponseParseError(f"{PROVIDER}: stream event is not JSON", raw=data, provider=PROVIDER) from exc
-        if not isinstance(obj, dict):
-            raise ResponseParseError(f"{PROVIDER}: stream event is not an object", raw=data, provider=PROVIDER)
+        obj = json_object(data, PROVIDER, "stream event")
         kind = obj.get("type")
         if kind == "error":
             raise self.adapter.stream_error(obj, self.ctx.model)

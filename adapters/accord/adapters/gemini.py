@@ -36,7 +36,7 @@ from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule
 from ._retry import parse_proto_duration
-from ._shape import merge_options, token_count, tool_name, typed
+from ._shape import json_object, merge_options, token_count, tool_name, typed
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -409,12 +409,7 @@ class GenerateStreamDecoder(StreamDecoder):
         return events
 
     def _on_data(self, data: str) -> list[StreamEvent]:
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ResponseParseError(f"{PROVIDER}: stream frame is not JSON", raw=data, provider=PROVIDER) from exc
-        if not isinstance(obj, dict):
-            raise ResponseParseError(f"{PROVIDER}: stream frame is not an object", raw=data, provider=PROVIDER)
+        obj = json_object(data, PROVIDER, "stream frame")
         return self.reader.read(obj)
 
     def close(self) -> list[StreamEvent]:

@@ -31,7 +31,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, build_error, parse_body
-from ._shape import token_count, tool_name, typed
+from ._shape import json_object, token_count, tool_name, typed
 from ._sse import NDJSONDecoder
 from ._toolnames import TOOL_NAME_RULES
 
@@ -320,12 +320,7 @@ class ChatStreamDecoder(StreamDecoder):
     def _on_line(self, line: str) -> list[StreamEvent]:
         if self.done:
             return []
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise ResponseParseError("ollama: stream line is not JSON", raw=line, provider="ollama") from exc
-        if not isinstance(obj, dict):
-            raise ResponseParseError("ollama: stream line is not an object", raw=line, provider="ollama")
+        obj = json_object(line, "ollama", "stream line")
         if obj.get("error") is not None:
             raise self.adapter.stream_error(obj, self.ctx.model)
         if obj.get("model"):

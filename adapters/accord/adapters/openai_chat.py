@@ -36,7 +36,7 @@ from accord.contracts import (
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, openai_style_details
-from ._shape import token_count
+from ._shape import json_object, token_count
 from ._sse import SSEDecoder
 from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
@@ -479,16 +479,7 @@ class ChatStreamDecoder(StreamDecoder):
             return []
         if self.done:
             return []
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ResponseParseError(
-                f"{self.adapter.name}: stream frame is not JSON", raw=data, provider=self.adapter.name
-            ) from exc
-        if not isinstance(obj, dict):
-            raise ResponseParseError(
-                f"{self.adapter.name}: stream frame is not an object", raw=data, provider=self.adapter.name
-            )
+        obj = json_object(data, self.adapter.name, "stream frame")
         if obj.get("error") is not None:
             raise self.adapter.stream_error(obj, self.ctx.model)
         events: list[StreamEvent] = []

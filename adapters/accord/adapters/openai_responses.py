@@ -35,7 +35,7 @@ from accord.contracts.profile import SamplingParam
 from ._assemble import StreamAssembler, parse_arguments
 from ._base import HTTPAdapter, StreamDecoder, WireContext
 from ._errors import ErrorDetails, ErrorRule, openai_style_details
-from ._shape import token_count, tool_name, typed
+from ._shape import json_object, token_count, tool_name, typed
 from ._sse import SSEDecoder
 
 # The protocol name reasoning items carry: their encrypted content is only meaningful to this API.
@@ -392,12 +392,7 @@ class ResponsesStreamDecoder(StreamDecoder):
     def _on_data(self, data: str) -> list[StreamEvent]:
         if self.done or data.strip() == "[DONE]":
             return []
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            raise ResponseParseError(f"{self.host.name}: stream event is not JSON", raw=data) from exc
-        if not isinstance(obj, dict):
-            raise ResponseParseError(f"{self.host.name}: stream event is not an object", raw=data)
+        obj = json_object(data, self.host.name, "stream event")
         return self._on_event(str(obj.get("type") or ""), obj)
 
     def _on_event(self, kind: str, obj: dict[str, Any]) -> list[StreamEvent]:
