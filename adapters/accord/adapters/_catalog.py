@@ -2,7 +2,8 @@
 
 A data file `data/catalog/<provider>.json` holds:
 
-    {"defaults": {<ModelProfile fields>},
+    {"about": {"as_of": "YYYY-MM-DD", "sources": ["<where the prices and limits were read>", ...]},
+     "defaults": {<ModelProfile fields>},
      "id_rules": {"strip_prefixes": ["us.", ...], "strip_suffixes": ["<regex>", ...]},     (optional)
      "models": {"<model id>": {<ModelProfile fields>, "aliases": [...], "released": "YYYY-MM-DD",
                                "deprecated": "YYYY-MM-DD", "shutdown": "YYYY-MM-DD", "family": false,
@@ -46,7 +47,7 @@ _BOUNDARIES = ("-", ":", "@", ".", "/", "_")
 _DATE_SUFFIXES = (r"-\d{4}-\d{2}-\d{2}$", r"[-@]\d{8}$")
 # Keys of a model entry that describe the catalog entry rather than the profile.
 _ENTRY_KEYS = frozenset({"aliases", "released", "deprecated", "shutdown", "family"})
-_FILE_KEYS = frozenset({"defaults", "models", "id_rules"})
+_FILE_KEYS = frozenset({"about", "defaults", "models", "id_rules"})
 _OVERRIDES_ENV = "ACCORD_CATALOG_OVERRIDES"
 
 Match = Literal["exact", "alias", "dated", "family", "none"]
@@ -80,6 +81,8 @@ class ProviderCatalog:
     aliases: Mapping[str, str]
     strip_prefixes: tuple[str, ...] = ()
     strip_suffixes: tuple[re.Pattern[str], ...] = ()
+    as_of: dt.date | None = None
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ def parse_catalog(provider: str, data: Mapping[str, Any]) -> ProviderCatalog:
             f"{provider}.id_rules: unknown keys {sorted(set(rules) - {'strip_prefixes', 'strip_suffixes'})}"
         )
     suffixes = tuple(re.compile(p if p.endswith("$") else p + "$") for p in rules.get("strip_suffixes", []))
+    as_of, sources = _about(provider, data.get("about", {}))
     entries: dict[str, CatalogEntry] = {}
     aliases: dict[str, str] = {}
     for model, raw in data.get("models", {}).items():
@@ -197,7 +201,19 @@ def parse_catalog(provider: str, data: Mapping[str, Any]) -> ProviderCatalog:
         aliases,
         tuple(rules.get("strip_prefixes", [])),
         (*map(re.compile, _DATE_SUFFIXES), *suffixes),
+        as_of,
+        sources,
     )
+
+
+def _about(provider: str, about: Any) -> tuple[dt.date | None, tuple[str, ...]]:
+    """The file's provenance: the day its facts were read and where they were read from."""
+    if not isinstance(about, Mapping) or set(about) - {"as_of", "sources"}:
+        raise ValueError(f"{provider}.about: an object with 'as_of' and 'sources' only")
+    sources = about.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(s, str) and s for s in sources):
+        raise ValueError(f"{provider}.about.sources: a list of non-empty strings")
+    return _date(about.get("as_of"), f"{provider}.about.as_of"), tuple(sources)
 
 
 @cache
