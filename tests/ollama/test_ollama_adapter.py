@@ -432,6 +432,28 @@ async def test_connect_with_a_tag_in_the_model_id() -> None:
     assert recorder.body["model"] == "llama3.2:3b"
 
 
+async def test_a_local_server_costs_nothing_per_token() -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, json=final("ok")))
+    response = await recorder.adapter().complete(ask(model="llama3.2:3b"))
+    assert response.usage.input_tokens == 12
+    assert response.cost == 0.0
+
+
+async def test_ollama_cloud_bills_by_subscription_so_its_cost_is_unknown() -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, json=final("ok")))
+    response = await recorder.adapter(base_url="https://ollama.com", api_key="k").complete(ask(model="gpt-oss:120b"))
+    assert response.usage.output_tokens == 5
+    assert response.cost is None
+
+
+async def test_a_price_the_user_sets_wins_on_ollama_cloud() -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, json=final("ok")))
+    priced = ModelProfile(pricing={"input": 1.0, "output": 2.0})
+    adapter = recorder.adapter(base_url="https://ollama.com", api_key="k", profile=priced)
+    response = await adapter.complete(ask())
+    assert response.cost == pytest.approx((12 * 1.0 + 5 * 2.0) / 1_000_000)
+
+
 TAGS = {"models": [{"name": "llama3.2:latest", "model": "llama3.2:latest"}, {"name": "qwen3:8b"}, {"size": 1}, "junk"]}
 SHOW = {
     "capabilities": ["completion", "tools", "thinking"],

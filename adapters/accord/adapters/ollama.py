@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -15,6 +16,7 @@ from accord.contracts import (
     ImagePart,
     Message,
     ModelProfile,
+    Pricing,
     Request,
     Response,
     ResponseParseError,
@@ -36,6 +38,10 @@ from ._sse import NDJSONDecoder
 from ._toolnames import TOOL_NAME_RULES
 
 DEFAULT_BASE_URL = "http://localhost:11434"
+# Hosts that bill by subscription rather than per token: there a model's price is unknown, not the catalog's 0
+# (the catalog prices Ollama at 0 because a server you run yourself charges nothing per token).
+SUBSCRIPTION_HOSTS = frozenset({"ollama.com"})
+_UNKNOWN_PRICES = ModelProfile(pricing=Pricing.model_validate(dict.fromkeys(Pricing.model_fields.keys() - {"tiers"})))
 
 # --- finish reasons ------------------------------------------------------------------------------------------
 
@@ -480,6 +486,9 @@ class OllamaAdapter(HTTPAdapter):
     def __init__(self, *, base_url: str | None = None, **options: Any) -> None:
         env = os.environ.get("OLLAMA_HOST") or os.environ.get("OLLAMA_BASE_URL")
         super().__init__(base_url=base_url or (_host(env) if env else None), **options)
+        if urlsplit(self.base_url).hostname in SUBSCRIPTION_HOSTS:
+            user = self._profile_override
+            self._profile_override = _UNKNOWN_PRICES if user is None else _UNKNOWN_PRICES.merged_with(user)
 
     def _headers(self, ctx: WireContext | None) -> dict[str, str]:
         headers = dict(self.extra_headers)
