@@ -27,7 +27,7 @@ from accord.conformance.cassette import (
     save_cassette,
 )
 from accord.conformance.lint import lint_paths, lint_text
-from accord.conformance.scrub import Scrubber, is_secret_header, secret_like
+from accord.conformance.scrub import Scrubber, is_secret_header, secret_like, unversioned_user_agent
 from accord.conformance.transports import (
     CassetteMismatch,
     ForbiddenTransport,
@@ -158,6 +158,21 @@ def test_scrubbing_removes_every_credential_before_disk(tmp_path: Path) -> None:
     assert is_secret_header("X-Custom-Auth-Token")
     assert not is_secret_header("content-type")
     assert secret_like(f"hello {KEY}") == ["sk-pro…"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("python-httpx/0.28.1", "python-httpx"),
+        ("python-httpx/0.29.0", "python-httpx"),
+        ("Python/3.11 aiohttp/3.10.5", "Python aiohttp"),
+        ("accord", "accord"),
+    ],
+)
+def test_the_user_agent_is_stored_without_library_versions(sent: str, stored: str) -> None:
+    assert unversioned_user_agent(sent) == stored
+    headers = Scrubber().headers({"User-Agent": [sent], "Accept": ["*/*"]})
+    assert headers == {"User-Agent": [stored], "Accept": ["*/*"]}
 
 
 def test_save_refuses_when_a_secret_survives(tmp_path: Path) -> None:

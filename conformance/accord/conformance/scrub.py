@@ -21,6 +21,14 @@ from .cassette import Interaction, RecordedRequest, RecordedResponse
 
 # Header name shapes that carry credentials even when not in the fixed list (x-foo-api-key, x-auth-token).
 _SECRET_HEADER_SHAPE = re.compile(r"(?i)(?:^|-)(?:api-?key|auth-token|access-token|secret|signature)$")
+# `product/1.2.3` tokens of a User-Agent: the HTTP library's version says nothing about the API, and keeping it
+# would make every dependency upgrade look like a change of every cassette.
+_PRODUCT_VERSION = re.compile(r"/[^\s/]+")
+
+
+def unversioned_user_agent(value: str) -> str:
+    """`python-httpx/0.28.1` → `python-httpx`; `Python/3.11 aiohttp/3.10.5` → `Python aiohttp`."""
+    return _PRODUCT_VERSION.sub("", value)
 
 
 def is_secret_header(name: str) -> bool:
@@ -65,6 +73,8 @@ class Scrubber:
                 out[name] = [urlsplit(self.origin).netloc for _ in values]
             elif is_secret_header(name) or name.lower() in self.extra_headers:
                 out[name] = [REDACTED for _ in values]
+            elif name.lower() == "user-agent":
+                out[name] = [unversioned_user_agent(self.text(v)) for v in values]
             else:
                 out[name] = [self.text(v) for v in values]
         return out
