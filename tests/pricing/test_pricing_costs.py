@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from accord.adapters._pricing import cost_of, sum_costs, tier_for
+from accord.adapters.anthropic import usage_from_wire
 from accord.adapters.openai_chat import OpenAIChatAdapter
 from accord.contracts import Message, PriceTier, Pricing, Request, Usage
 
@@ -31,6 +32,39 @@ def test_anthropic_cache_reads_and_writes() -> None:
     usage = Usage(input_tokens=3_100, cache_read_tokens=2_000, cache_write_tokens=1_000, output_tokens=400)
     pricing = Pricing(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
     assert cost_of(usage, pricing) == pytest.approx(0.01065)
+
+
+def test_anthropic_one_hour_cache_writes_at_their_own_rate() -> None:
+    # Claude Sonnet 4.5: input 3, output 15, cache read 0.30, 5-minute write 3.75, 1-hour write 6.
+    # Wire: input_tokens 100, cache_read_input_tokens 0, cache_creation_input_tokens 3_000 of which
+    # cache_creation.ephemeral_1h_input_tokens 2_000 → normalized input 3_100, writes 3_000 (2_000 long). Output 400.
+    # 100 * 3 + 1_000 * 3.75 + 2_000 * 6 + 400 * 15 = 300 + 3_750 + 12_000 + 6_000 = 22_050 → 0.02205
+    usage = usage_from_wire(
+        {
+            "input_tokens": 100,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 3_000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 1_000, "ephemeral_1h_input_tokens": 2_000},
+            "output_tokens": 400,
+        }
+    )
+    assert (usage.input_tokens, usage.cache_write_tokens, usage.cache_write_long_tokens) == (3_100, 3_000, 2_000)
+    pricing = Pricing(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75, cache_write_long=6.0)
+    assert cost_of(usage, pricing) == pytest.approx(0.02205)
+    # Without a 1-hour rate the cost is unknown, not the 5-minute rate applied to every write.
+    assert cost_of(usage, pricing.model_copy(update={"cache_write_long": None})) is None
+    # Only 1-hour writes: the 5-minute rate is not needed.
+    only_long = Usage(input_tokens=1_000, cache_write_tokens=1_000, cache_write_long_tokens=1_000)
+    assert cost_of(only_long, Pricing(input=3.0, output=15.0, cache_write_long=6.0)) == pytest.approx(0.006)
+
+
+def test_long_cache_writes_are_a_subset_of_cache_writes() -> None:
+    with pytest.raises(ValueError, match="cache_write_long_tokens"):
+        Usage(input_tokens=10, cache_write_tokens=2, cache_write_long_tokens=3)
+    total = Usage(input_tokens=10, cache_write_tokens=4, cache_write_long_tokens=3) + Usage(
+        input_tokens=5, cache_write_tokens=5, cache_write_long_tokens=1
+    )
+    assert (total.cache_write_tokens, total.cache_write_long_tokens) == (9, 4)
 
 
 def test_gemini_thoughts_billed_as_output() -> None:

@@ -23,10 +23,10 @@ def tier_for(usage: Usage, tiers: Sequence[PriceTier]) -> PriceTier | None:
 def cost_of(usage: Usage, pricing: Pricing, tiers: Sequence[PriceTier] | None = None) -> float | None:
     """USD for `usage` at `pricing` (per 1M tokens), or None when a price the usage needs is unknown.
 
-    Cached reads and writes are carved out of input and need their own rates; reasoning tokens are carved out of
-    output and use the reasoning rate when one is set (otherwise providers bill them as output tokens). When the
-    prompt is longer than a tier's threshold, the tier's rates price the whole request. `tiers` defaults to
-    `pricing.tiers`.
+    Cached reads and writes are carved out of input and need their own rates (long-lived writes the
+    `cache_write_long` rate); reasoning tokens are carved out of output and use the reasoning rate when one is set
+    (otherwise providers bill them as output tokens). When the prompt is longer than a tier's threshold, the tier's
+    rates price the whole request. `tiers` defaults to `pricing.tiers`.
     """
     if tiers is None:
         tiers = pricing.tiers
@@ -35,19 +35,21 @@ def cost_of(usage: Usage, pricing: Pricing, tiers: Sequence[PriceTier] | None = 
         return None
     if not usage:
         return 0.0
-    if (usage.cache_read_tokens and rates.cache_read is None) or (
-        usage.cache_write_tokens and rates.cache_write is None
+    short_writes = usage.cache_write_tokens - usage.cache_write_long_tokens
+    if (
+        (usage.cache_read_tokens and rates.cache_read is None)
+        or (short_writes and rates.cache_write is None)
+        or (usage.cache_write_long_tokens and rates.cache_write_long is None)
     ):
         return None  # a cached-token rate we do not know is not guessed from the input rate
-    cache_read_rate = rates.cache_read or 0.0
-    cache_write_rate = rates.cache_write or 0.0
-    reasoning_rate = rates.reasoning if rates.reasoning is not None else rates.output
     plain_input = usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
     plain_output = usage.output_tokens - usage.reasoning_tokens
+    reasoning_rate = rates.reasoning if rates.reasoning is not None else rates.output
     total = (
         plain_input * rates.input
-        + usage.cache_read_tokens * cache_read_rate
-        + usage.cache_write_tokens * cache_write_rate
+        + usage.cache_read_tokens * (rates.cache_read or 0.0)
+        + short_writes * (rates.cache_write or 0.0)
+        + usage.cache_write_long_tokens * (rates.cache_write_long or 0.0)
         + plain_output * rates.output
         + usage.reasoning_tokens * reasoning_rate
     )

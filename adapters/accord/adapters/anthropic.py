@@ -275,6 +275,8 @@ def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
     """Anthropic `input_tokens` excludes cache reads and writes: accord's input is the sum of all three."""
     cache_read = token_count(raw.get("cache_read_input_tokens"))
     cache_write = token_count(raw.get("cache_creation_input_tokens"))
+    creation = raw.get("cache_creation")
+    long_writes = token_count(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else 0
     output = token_count(raw.get("output_tokens"))
     details = raw.get("output_tokens_details")
     thinking = token_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
@@ -283,6 +285,7 @@ def usage_from_wire(raw: Mapping[str, Any]) -> Usage:
         output_tokens=output,
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
+        cache_write_long_tokens=min(long_writes, cache_write),
         reasoning_tokens=min(thinking, output),
     )
 

@@ -21,16 +21,22 @@ class PriceTier(Frozen):
     output: float | None = Field(default=None, ge=0)
     cache_read: float | None = Field(default=None, ge=0)
     cache_write: float | None = Field(default=None, ge=0)
+    cache_write_long: float | None = Field(default=None, ge=0)
     reasoning: float | None = Field(default=None, ge=0)
 
 
 class Pricing(Frozen):
-    """USD per 1M tokens for each token class; None means unknown (never guessed). `tiers`: long-context rates."""
+    """USD per 1M tokens for each token class; None means unknown (never guessed). `tiers`: long-context rates.
+
+    `cache_write` is the rate of a default cache write; `cache_write_long` the rate of a write kept longer
+    (Anthropic's 1-hour TTL, priced above the 5-minute one).
+    """
 
     input: float | None = Field(default=None, ge=0)
     output: float | None = Field(default=None, ge=0)
     cache_read: float | None = Field(default=None, ge=0)
     cache_write: float | None = Field(default=None, ge=0)
+    cache_write_long: float | None = Field(default=None, ge=0)
     reasoning: float | None = Field(default=None, ge=0)
     tiers: tuple[PriceTier, ...] = ()
 

@@ -13,14 +13,16 @@ class Usage(Frozen):
     """Tokens one call (or a sum of calls) used.
 
     `input_tokens` counts every prompt token processed, cached ones included; `cache_read_tokens` and
-    `cache_write_tokens` are subsets of it. `output_tokens` counts every generated token, reasoning included;
-    `reasoning_tokens` is a subset of it. `total_tokens` is always `input_tokens + output_tokens`.
+    `cache_write_tokens` are subsets of it, and `cache_write_long_tokens` is the part of the cache writes kept
+    longer at a higher rate (Anthropic's 1-hour TTL). `output_tokens` counts every generated token, reasoning
+    included; `reasoning_tokens` is a subset of it. `total_tokens` is always `input_tokens + output_tokens`.
     """
 
     input_tokens: int = Field(default=0, ge=0)
     output_tokens: int = Field(default=0, ge=0)
     cache_read_tokens: int = Field(default=0, ge=0)
     cache_write_tokens: int = Field(default=0, ge=0)
+    cache_write_long_tokens: int = Field(default=0, ge=0)
     reasoning_tokens: int = Field(default=0, ge=0)
 
     @model_validator(mode="before")
@@ -44,6 +46,11 @@ class Usage(Frozen):
                 f"cache_read_tokens + cache_write_tokens ({self.cache_read_tokens} + {self.cache_write_tokens})"
                 f" exceed input_tokens ({self.input_tokens})"
             )
+        if self.cache_write_long_tokens > self.cache_write_tokens:
+            raise ValueError(
+                f"cache_write_long_tokens ({self.cache_write_long_tokens}) exceed cache_write_tokens"
+                f" ({self.cache_write_tokens})"
+            )
         if self.reasoning_tokens > self.output_tokens:
             raise ValueError(f"reasoning_tokens ({self.reasoning_tokens}) exceed output_tokens ({self.output_tokens})")
         return self
@@ -61,6 +68,7 @@ class Usage(Frozen):
             output_tokens=self.output_tokens + other.output_tokens,
             cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cache_write_long_tokens=self.cache_write_long_tokens + other.cache_write_long_tokens,
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )
 
