@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from accord.adapters import plan_schema
-from accord.adapters._dialects._common import count_keys, nesting_depth, relocated_description
+from accord.adapters._dialects._common import count_keys, name_chars, nesting_depth, relocated_description
 from accord.conformance.dialect_rules import check_dialect
 from accord.contracts.schema import (
     RestoreSpec,
@@ -110,6 +110,39 @@ def test_tuples_and_limits() -> None:
     assert not plan_schema(deep, "openai", strict=True).strict_applied
     many = obj(e={"type": "integer", "enum": list(range(1001))})
     assert not plan_schema(many, "openai", strict=True).strict_applied
+
+
+def test_openai_size_budget_counts_names_definitions_enums_and_consts() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"ab": {"enum": ["xyz", 12]}, "c": {"const": "four"}, "d": {"$ref": "#/$defs/Node"}},
+        "required": ["ab", "c", "d"],
+        "$defs": {"Node": obj(leaf={"type": "string"})},
+    }
+    # names ab, c, d, leaf (2 + 1 + 1 + 4) + definition Node (4) + enum xyz, 12 (3 + 2) + const four (4) = 21
+    assert name_chars(schema) == 21
+
+    # 10 enums of 100 values of 121 characters: under the enum-count limit, over the 120,000-character budget.
+    def enums(width: int) -> dict[str, Any]:
+        return obj(
+            **{f"e{k}": {"type": "string", "enum": [f"{k}{i:0{width - 1}d}" for i in range(100)]} for k in range(10)}
+        )
+
+    plan = plan_schema(enums(121), "openai", strict=True)
+    assert not plan.strict_applied
+    assert any("120000" in r for r in plan.reasons)
+    assert plan_schema(enums(119), "openai", strict=True).strict_applied  # 119,000 + 20 name characters
+
+
+def test_openai_large_string_enums_have_their_own_character_limit() -> None:
+    # More than 250 values: at most 15,000 characters in that enum. 251 x 60 = 15,060; 251 x 59 = 14,809.
+    over = plan_schema(obj(e={"type": "string", "enum": [f"{i:060d}" for i in range(251)]}), "openai", strict=True)
+    assert not over.strict_applied
+    assert any("251-value string enum" in r for r in over.reasons)
+    under = obj(e={"type": "string", "enum": [f"{i:059d}" for i in range(251)]})
+    assert plan_schema(under, "openai", strict=True).strict_applied
+    short = obj(e={"type": "string", "enum": [f"{i:0100d}" for i in range(250)]})  # 250 values: no such limit
+    assert plan_schema(short, "openai", strict=True).strict_applied
 
 
 def test_strict_blockers_name_themselves() -> None:

@@ -57,6 +57,21 @@ def count_keys(schema: Schema) -> int:
     return sum(len(node["properties"]) for _, node in iter_nodes(schema) if isinstance(node.get("properties"), dict))
 
 
+def name_chars(schema: Schema) -> int:
+    """Characters of every property name, definition name, enum value and const value (OpenAI's size budget)."""
+    total = 0
+    if isinstance(schema, dict):
+        total = sum(len(name) for key in ("$defs", "definitions") for name in schema.get(key) or {})
+    for _, node in iter_nodes(schema):
+        if isinstance(node.get("properties"), dict):
+            total += sum(len(name) for name in node["properties"])
+        if isinstance(node.get("enum"), list):
+            total += sum(len(str(value)) for value in node["enum"])
+        if "const" in node:
+            total += len(str(node["const"]))
+    return total
+
+
 def nesting_depth(schema: Schema) -> int:
     """Object nesting levels (the root object is level 1), not following `$ref`."""
 
@@ -119,6 +134,9 @@ class DialectTransformer(SchemaTransformer):
     boolean_schemas: ClassVar[bool] = True  # False: `true`/`false` subschemas are replaced by `{}`
     max_depth: ClassVar[int | None] = None
     max_enum_values: ClassVar[int | None] = None
+    max_name_chars: ClassVar[int | None] = None
+    # (values, characters): a string enum with more than `values` values may hold at most `characters` in all.
+    large_enum_limit: ClassVar[tuple[int, int] | None] = None
     reason_word: ClassVar[str] = "not supported"
 
     def run(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -550,7 +568,21 @@ class DialectTransformer(SchemaTransformer):
             total = sum(len(n["enum"]) for _, n in iter_nodes(schema) if isinstance(n.get("enum"), list))
             if total > self.max_enum_values:
                 self.block_strict("", f"{total} enum values, over the limit of {self.max_enum_values}")
+        if self.max_name_chars is not None and self._strict and name_chars(schema) > self.max_name_chars:
+            self.block_strict(
+                "", f"{name_chars(schema)} characters of names and enum/const values, over {self.max_name_chars}"
+            )
+        if self.large_enum_limit is not None and self._strict:
+            self._check_large_enums(schema, *self.large_enum_limit)
         return schema
+
+    def _check_large_enums(self, schema: dict[str, Any], values: int, characters: int) -> None:
+        for path, node in iter_nodes(schema):
+            enum = node.get("enum")
+            if isinstance(enum, list) and len(enum) > values and all(isinstance(v, str) for v in enum):
+                size = sum(map(len, enum))
+                if size > characters:
+                    self.block_strict(path, f"a {len(enum)}-value string enum of {size} characters, over {characters}")
 
     def _wrap(self, schema: dict[str, Any]) -> dict[str, Any]:
         defs: dict[str, Any] = {k: schema[k] for k in ("$defs", "definitions") if k in schema}

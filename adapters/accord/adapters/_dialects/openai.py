@@ -31,3 +31,5 @@ class OpenAIDialect(DialectTransformer):
     max_keys = 5000
     max_depth = 10
     max_enum_values = 1000
+    max_name_chars = 120_000
+    large_enum_limit = (250, 15_000)
