@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -33,6 +34,7 @@ from accord.contracts import (
 
 from ._assemble import StreamAssembler
 from ._base import HTTPAdapter, StreamDecoder, WireContext
+from ._dialects.anthropic import StrictLoad, over_limits, strict_load
 from ._errors import ErrorDetails, ErrorRule
 from ._shape import json_object, merge_options, token_count, tool_name, typed
 from ._sse import SSEDecoder
@@ -40,6 +42,7 @@ from ._toolnames import TOOL_NAME_RULES, ToolNameRule
 
 PROVIDER = "anthropic"
 API_VERSION = "2023-06-01"
+_log = logging.getLogger("accord")
 
 # --- finish reasons ------------------------------------------------------------------------------------------
 
@@ -222,15 +225,62 @@ def _effort(effort: str, ctx: WireContext) -> str:
     return effort
 
 
+# Anthropic compiles every strict schema of a request into one grammar and answers 400 when the request exceeds
+# its structured-output limits (20 strict tools; 24 optional and 16 union parameters across all strict schemas).
+# They are checked here, before any network call. `output_config.format` is always constrained, so an output schema
+# over the limits on its own cannot be sent at all: UnsupportedFeatureError (the output engine plans such a schema
+# non-strict and prefers tool mode in `auto`). Strict tools are an optional guarantee: when they overflow the
+# budget, all of them go without `strict` (not a subset that would depend on tool order), the request still works,
+# and the reason is logged on the `accord` logger in the "(strict not applied)" wording of `SchemaPlan.reasons`.
+
+
+def _native_load(ctx: WireContext) -> StrictLoad:
+    """What `output_config.format` takes from the request's strict budgets; raises when it alone is over them."""
+    native = ctx.native_output
+    if native is None or native.json_mode:
+        return StrictLoad()
+    load = strict_load(native.schema)
+    problems = over_limits(load)
+    if problems:
+        raise _unsupported(
+            f"the output schema cannot be constrained by output_config.format: {'; '.join(problems)}; "
+            'use output mode "tool" or "prompted"',
+            "native_output",
+            ctx.model,
+        )
+    return load
+
+
+def _strict_tool_names(request: Request, ctx: WireContext, native: StrictLoad) -> set[str]:
+    """The tools sent with `strict: true`: every tool whose plan holds strictly, or none when they overflow."""
+    strict = [tool for tool in request.tools if ctx.tool_strict(tool)]
+    if not strict:
+        return set()
+    load = sum((strict_load(ctx.tool_parameters(tool)) for tool in strict), native)
+    problems = over_limits(load, strict_tools=len(strict))
+    if not problems:
+        return {tool.name for tool in strict}
+    _log.warning(
+        "%s:%s: tools %s sent without strict: %s (strict not applied)",
+        PROVIDER,
+        ctx.model,
+        ", ".join(tool.name for tool in strict),
+        "; ".join(problems),
+    )
+    return set()
+
+
 def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
     """The Messages API request body for `request`."""
     rules = ctx.profile.parameters
+    native_load = _native_load(ctx)
     system, messages = _messages(request, ctx)
     max_tokens = request.max_tokens or rules.default_max_tokens or ctx.profile.max_output or 4096
     body: dict[str, Any] = {"model": ctx.model, "max_tokens": max_tokens, "messages": messages}
     if system:
         body["system"] = "\n\n".join(system)
     if request.tools:
+        strict_names = _strict_tool_names(request, ctx, native_load)
         tools: list[dict[str, Any]] = []
         for tool in request.tools:
             wire_tool: dict[str, Any] = {
@@ -238,8 +288,7 @@ def to_wire(request: Request, ctx: WireContext) -> dict[str, Any]:
                 "description": tool.description,
                 "input_schema": ctx.tool_parameters(tool),
             }
-            strict = ctx.tool_strict(tool)
-            if strict:
+            if tool.name in strict_names:
                 wire_tool["strict"] = True
             tools.append(wire_tool)
         body["tools"] = tools
