@@ -33,6 +33,16 @@ def _plan(schema: dict[str, Any], dialect: str, strict: bool) -> SchemaPlan | No
     return plan_schema(schema, dialect, strict=strict)
 
 
+def _with_empty_maps_as_lists(value: Any) -> Any:
+    if value == {}:
+        return []
+    if isinstance(value, dict):
+        return {k: _with_empty_maps_as_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_empty_maps_as_lists(v) for v in value]
+    return value
+
+
 def _check_rules(plan: SchemaPlan, dialect: str) -> None:
     violations = check_dialect(dialect, plan.transformed, strict=plan.strict_applied)
     note(json.dumps(plan.transformed, indent=1))
@@ -75,7 +85,11 @@ def test_instances_survive_transform_and_restore(dialect: str, strict: bool, sch
         note(f"rejected: {[e.message for e in errors]}; reasons: {plan.reasons}")
         assert plan.lossy
         assert plan.reasons
-    assert same_but_added_nulls(plan.restore(encoded), instance)
+    if not same_but_added_nulls(plan.restore(encoded), instance):
+        # only the documented ambiguity may change a value: {} sent as [] next to an array branch comes back as []
+        assert any("both travel as []" in r for r in plan.reasons), plan.reasons
+        restored = _with_empty_maps_as_lists(plan.restore(encoded))
+        assert same_but_added_nulls(restored, _with_empty_maps_as_lists(instance))
     if not plan.lossy:
         jsonschema.validate(plan.restore(encoded), schema)
 

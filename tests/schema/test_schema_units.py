@@ -252,3 +252,17 @@ def test_checkers_accept_good_schemas_and_know_their_dialects() -> None:
     assert check_dialect("bedrock", {"type": "object"}, strict=False) == []
     with pytest.raises(KeyError):
         check_dialect("nope", {})
+
+
+def test_a_map_next_to_an_array_in_a_union_says_that_empty_values_are_ambiguous() -> None:
+    schema = obj(m={"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "array"}]})
+    plan = plan_schema(schema, "gemini-openapi", strict=False)
+    assert plan.lossy
+    assert any("both travel as []" in r for r in plan.reasons)
+    assert plan.restore(plan.encode({"m": []})) == {"m": []}
+    assert plan.restore(plan.encode({"m": {"a": "b"}})) == {"m": {"a": "b"}}
+    assert plan.restore(plan.encode({"m": {}})) == {"m": []}  # the documented loss
+    # Alone (or next to null) a map is never ambiguous: {} comes back as {}.
+    alone = plan_schema(obj(m={"anyOf": [{"type": "object", "additionalProperties": {}}, {"type": "null"}]}), "gemini")
+    assert not any("both travel as []" in r for r in alone.reasons)
+    assert alone.restore(alone.encode({"m": {}})) == {"m": {}}

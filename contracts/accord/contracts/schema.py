@@ -210,6 +210,10 @@ class _Codec:
             branches = node.get(key)
             if isinstance(branches, list):
                 fitting = [b for b in branches if self._fits(b, value)]
+                if self.restoring and value == [] and len(fitting) > 1:
+                    # An empty map and an empty array both travel as []: the array reading wins (the dialect
+                    # notes this loss when it sends a map next to an array in one union).
+                    fitting = [b for b in fitting if not self._is_map(_as_node(self._resolve(b)))] or fitting
                 exact = [b for b in fitting if self._has_options(b)]
                 branch = (exact or fitting or [None])[0]
                 if branch is not None:
@@ -325,6 +329,10 @@ class _Codec:
             if self._fits(sub, value):
                 return True
         return not (node.get("anyOf") or node.get("oneOf"))
+
+
+def _as_node(schema: Schema) -> dict[str, Any]:
+    return schema if isinstance(schema, dict) else {}
 
 
 def _json_type(value: Any) -> str:

@@ -557,6 +557,8 @@ class DialectTransformer(SchemaTransformer):
             schema = self._wrap(schema)
         if self._strict and self.recursive_refs and self.recursion_blocks_strict:
             self.block_strict("", "recursive schema")
+        if self.map_pairs:
+            self._note_ambiguous_unions(schema)
         if self.max_keys is not None and count_keys(schema) > self.max_keys:
             message = f"schema has {count_keys(schema)} keys, over the {self.max_keys}-key limit of {self.name}"
             self.note("", message)
@@ -576,6 +578,16 @@ class DialectTransformer(SchemaTransformer):
             self._check_large_enums(schema, *self.large_enum_limit)
         return schema
 
+    def _note_ambiguous_unions(self, schema: dict[str, Any]) -> None:
+        for path, node in iter_nodes(schema):
+            branches = [b for b in node.get("anyOf") or () if isinstance(b, dict) and b.get("type") == "array"]
+            if len(branches) > 1 and any(_is_pairs(b) for b in branches):
+                self.note(
+                    path,
+                    "an empty map and an empty array both travel as []; restore() reads [] as the array",
+                    lossy=True,
+                )
+
     def _check_large_enums(self, schema: dict[str, Any], values: int, characters: int) -> None:
         for path, node in iter_nodes(schema):
             enum = node.get("enum")
@@ -593,6 +605,12 @@ class DialectTransformer(SchemaTransformer):
         if self._strict and self.closes_objects:
             wrapped["additionalProperties"] = False
         return {**wrapped, **defs}
+
+
+def _is_pairs(node: dict[str, Any]) -> bool:
+    """A map sent as an array of {key, value} pairs (see `_map_as_pairs`)."""
+    items = node.get("items")
+    return isinstance(items, dict) and set(items.get("properties") or ()) == {PAIR_KEY, PAIR_VALUE}
 
 
 def _json_type(value: Any) -> str | None:
