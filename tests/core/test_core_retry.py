@@ -53,6 +53,16 @@ def test_retry_after_ms_wins_over_seconds() -> None:
     assert retry_after_from_headers({}) is None
 
 
+def test_an_http_date_retry_after_is_measured_against_the_response_date() -> None:
+    # The server says Date 12:00:00 and Retry-After 12:00:45: 45 s, whatever the local clock says (it is 2026 here).
+    headers = {"Date": "Wed, 01 Jan 2025 12:00:00 GMT", "Retry-After": "Wed, 01 Jan 2025 12:00:45 GMT"}
+    assert retry_after_from_headers(headers) == 45.0
+    assert retry_after_from_headers({**headers, "Date": "Wed, 01 Jan 2025 12:00:00"}) == 45.0  # no zone: UTC
+    # Without a usable Date the local clock is the reference: a date long past means "now".
+    assert retry_after_from_headers({"Retry-After": headers["Retry-After"]}) == 0.0
+    assert retry_after_from_headers({**headers, "Date": "garbage"}) == 0.0
+
+
 def test_proto_duration() -> None:
     assert parse_proto_duration("37s") == 37.0
     assert parse_proto_duration("1.500s") == 1.5

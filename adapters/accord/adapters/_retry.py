@@ -70,8 +70,20 @@ def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
             if value >= 0:
                 return value
     if (seconds := lowered.get("retry-after")) is not None:
-        return parse_retry_after_header(seconds)
+        return parse_retry_after_header(seconds, now=_server_now(lowered.get("date")))
     return None
+
+
+def _server_now(date: str | None) -> datetime | None:
+    """The response's own `Date`: an HTTP-date `Retry-After` is measured against the server's clock, so a skewed
+    local clock (or a replayed recording) does not stretch or shrink the wait."""
+    if date is None:
+        return None
+    try:
+        when = parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -661,6 +661,14 @@ CASES: tuple[Case, ...] = (
         retry_after=7.0,
     ),
     _failure_case(
+        "errors.rate_limit.retry_after_date",
+        "429 with Retry-After as an HTTP-date, measured from the response's Date",
+        Failure("rate_limit", 429, retry_hint="retry-after-date", retry_after=45.0),
+        RateLimitError,
+        retryable=True,
+        retry_after=45.0,
+    ),
+    _failure_case(
         "errors.rate_limit.retry_after_ms",
         "429 with retry-after-ms",
         Failure("rate_limit", 429, retry_hint="retry-after-ms", retry_after=1.5),

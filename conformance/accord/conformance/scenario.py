@@ -20,9 +20,10 @@ ErrorKind = Literal[
     "server",  # 500
 ]
 
-# How a 429 says when to come back: `Retry-After: 7`, `retry-after-ms: 1500`, or inside the body (OpenAI
-# "try again in 1.5s", Gemini RetryInfo): the responder picks its vendor's in-body form.
-RetryHint = Literal["retry-after", "retry-after-ms", "body"]
+# How a 429 says when to come back: `Retry-After: 7`, `Retry-After: <HTTP-date>` (with the response's `Date` as
+# the reference), `retry-after-ms: 1500`, or inside the body (OpenAI "try again in 1.5s", Gemini RetryInfo): the
+# responder picks its vendor's in-body form.
+RetryHint = Literal["retry-after", "retry-after-date", "retry-after-ms", "body"]
 
 
 @dataclass(frozen=True)

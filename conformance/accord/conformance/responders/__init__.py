@@ -17,6 +17,8 @@ import json
 import pkgutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from functools import cache
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -146,12 +148,18 @@ def arguments_json(call: ToolCallSpec) -> str:
 
 
 def retry_headers(failure: Failure) -> dict[str, str]:
-    """The header form of a retry hint (`retry-after` seconds or `retry-after-ms`); body forms are the wire's."""
+    """The header form of a retry hint (`retry-after` seconds or HTTP-date, `retry-after-ms`); body forms are the
+    wire's."""
     if failure.retry_after is None:
         return {}
     if failure.retry_hint == "retry-after":
         seconds = failure.retry_after
         return {"retry-after": str(int(seconds)) if float(seconds).is_integer() else str(seconds)}
+    if failure.retry_hint == "retry-after-date":
+        # A fixed server clock, so the recording is the same every time it is authored.
+        sent = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+        come_back = sent + timedelta(seconds=failure.retry_after)
+        return {"date": format_datetime(sent, usegmt=True), "retry-after": format_datetime(come_back, usegmt=True)}
     if failure.retry_hint == "retry-after-ms":
         return {"retry-after-ms": str(int(failure.retry_after * 1000))}
     return {}

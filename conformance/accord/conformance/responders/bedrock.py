@@ -301,6 +301,7 @@ TARGETS = [
             "completion.reasoning": "Converse usage has no reasoning-token field (reasoning is inside outputTokens), "
             "so the exact usage check cannot hold; the reasoning text itself round-trips",
             "errors.rate_limit.retry_after": "Bedrock sends no retry hint (no Retry-After header, nothing in the body)",
+            "errors.rate_limit.retry_after_date": "Bedrock sends no retry hint (no Retry-After header)",
             "errors.rate_limit.retry_after_ms": "Bedrock sends no retry hint (no retry-after-ms header)",
             "errors.rate_limit.body_hint": "Bedrock sends no retry hint in its error bodies",
         },
