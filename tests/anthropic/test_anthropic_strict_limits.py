@@ -6,6 +6,7 @@ of a request (strict tools' input schemas and `output_config.format`).
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -21,7 +22,7 @@ from accord.adapters._dialects.anthropic import (
     over_limits,
     strict_load,
 )
-from accord.contracts import OutputSpec, Tool, UnsupportedFeatureError
+from accord.contracts import OutputSpec, Reasoning, Tool, UnsupportedFeatureError
 
 from .test_anthropic_wire import Recorder, adapter_for, message_body, request
 
@@ -276,3 +277,15 @@ async def test_auto_mode_keeps_native_output_within_the_limits() -> None:
     assert response.output == {"r0": "x"}
     assert recorder.sent["output_config"]["format"]["schema"]["required"] == ["r0"]
     assert "tools" not in recorder.sent
+
+
+async def test_auto_mode_with_thinking_and_an_oversized_schema_asks_in_the_prompt() -> None:
+    # Thinking forbids a forced tool and the always-enforced native field cannot take the schema: prompted output.
+    recorder = Recorder(body=message_body([{"type": "text", "text": '{"r0": "x", "o3": "y"}'}]))
+    thinking = Reasoning(effort="low")
+    response = await adapter_for(recorder).complete(request(output=OutputSpec(json_schema=OVER), reasoning=thinking))
+    assert response.output == FITS_ANSWER
+    body = recorder.sent
+    assert "output_config" not in body or "format" not in body["output_config"]
+    assert "tools" not in body
+    assert "o24" in json.dumps(body["system"])  # the schema travels in the instructions

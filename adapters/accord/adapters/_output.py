@@ -45,6 +45,9 @@ OPTIONS_KEY = "accord"  # provider_options["accord"]["output_retries"]: accord's
 TOOL_DESCRIPTION = "The final response which ends this conversation."
 # Dialects whose providers reject a forced tool choice while thinking (schema_rules.md §1.3, §4).
 _NO_FORCED_TOOL_WITH_THINKING = frozenset({"anthropic", "bedrock"})
+# Dialects whose native output field is always enforced: a schema planned non-strict cannot be sent there at all,
+# so `auto` skips native best-effort and goes on to prompted output.
+_NATIVE_ALWAYS_ENFORCED = frozenset({"anthropic"})
 _NOT_RETRIED = frozenset({"refusal", "content_filter"})
 _MAX_ERRORS = 20
 _NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
@@ -145,7 +148,7 @@ def prepare(request: Request, profile: ModelProfile) -> _Setup:
         return _native(base, spec, native_plan, attempts)
     if tool_blocked is None:
         return _tool(base, spec, profile, attempts)
-    if native_plan is not None:
+    if native_plan is not None and dialect not in _NATIVE_ALWAYS_ENFORCED:
         return _native(base, spec, native_plan, attempts)
     return _prompted(base, spec, profile, attempts)
 
