@@ -313,9 +313,18 @@ def test_find_models_filters(filters: dict[str, Any], expected: list[str]) -> No
 
 
 def test_find_models_over_the_packaged_catalog() -> None:
-    found = find_models(provider="openai", requires_vision=True, min_context=400000, max_input_price=2)
+    day = dt.date(2026, 12, 7)  # the catalog's as_of: shutdown dates are judged then, so the test does not age
+    found = find_models(provider="openai", requires_vision=True, min_context=400000, max_input_price=2, today=day)
     refs = [m.ref for m in found]
-    assert refs[:3] == ["openai:gpt-5-nano", "openai:gpt-4.1-nano", "openai:gpt-5-mini"]
+    # never deprecated first (cheapest first), then the deprecated ones; gpt-4.1-nano is past its shutdown
+    assert refs[:5] == [
+        "openai:gpt-6-luna",
+        "openai:gpt-5.2",
+        "openai:gpt-6.2-sol",
+        "openai:gpt-5-nano",
+        "openai:gpt-5-mini",
+    ]
+    assert "openai:gpt-4.1-nano" not in refs
     assert all(m.profile.supports_vision and (m.profile.max_context or 0) >= 400000 for m in found)
     every = find_models()
     assert {"openai", "anthropic"} <= {m.provider for m in every}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,7 +85,7 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_console_script_version() -> None:
-    exe = sys.executable.replace("python", "accord")
+    exe = str(Path(sys.executable).parent / "accord")  # the console script beside this interpreter
     result = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert result.stdout.strip() == f"accord {__version__}"

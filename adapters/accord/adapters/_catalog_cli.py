@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-output-price", type=float, metavar="USD", help="per 1M output tokens")
     parser.add_argument("--no-deprecated", action="store_true", help="leave out models with a deprecation date")
     parser.add_argument("--include-shutdown", action="store_true", help="include models past their shutdown date")
+    parser.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="judge shutdown dates as of this day (default: today)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="show at most this many")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
@@ -120,6 +128,7 @@ def models_main(argv: Sequence[str]) -> int:
         provider=args.provider,
         include_deprecated=not args.no_deprecated,
         include_shutdown=args.include_shutdown,
+        today=args.as_of,
     )
     if args.limit is not None:
         found = found[: args.limit]
