@@ -178,3 +178,14 @@ def test_tiers_carried_by_the_pricing_object_are_used() -> None:
     assert cost_of(Usage(input_tokens=1_000, output_tokens=10), pricing) == pytest.approx(0.0063)
     # explicit tiers win over the object's
     assert cost_of(Usage(input_tokens=1_000, output_tokens=10), pricing, ()) == pytest.approx(0.00315)
+
+
+def test_every_priced_claude_model_has_a_one_hour_write_rate_of_twice_its_input() -> None:
+    from accord.adapters._catalog import load_provider
+
+    priced = [e for e in load_provider("anthropic").entries.values() if e.profile.pricing.cache_write is not None]
+    assert priced
+    for entry in priced:
+        pricing = entry.profile.pricing
+        assert pricing.input is not None
+        assert pricing.cache_write_long == pytest.approx(2 * pricing.input), entry.model
