@@ -154,6 +154,50 @@ async def test_discover_openai() -> None:
     assert log[0].headers["authorization"] == "Bearer sk-test"
 
 
+# `/models` items as OpenAI-compatible servers list them (each shape from the server's own documentation/output).
+COMPATIBLE_MODELS = {
+    "data": [
+        {  # llama.cpp server: the served n_ctx wins over n_ctx_train; modalities say whether images are read
+            "id": "qwen-local",
+            "architecture": {"input_modalities": ["text", "image"]},
+            "meta": {"n_ctx": 2048, "n_ctx_train": 32768},
+        },
+        {"id": "trained-only", "meta": {"n_ctx_train": 32768}, "architecture": {"input_modalities": ["text"]}},
+        {"id": "vllm-model", "max_model_len": 8192},
+        {
+            "id": "mistral-small-2603",
+            "max_context_length": 262144,
+            "capabilities": {"vision": True, "function_calling": False},
+        },
+        {"id": "groq-model", "context_window": 131072},
+        {"id": "together-model", "context_length": 65536},
+        {"id": "odd", "max_model_len": True, "context_length": -1, "capabilities": {"vision": "yes"}},
+    ]
+}
+
+
+async def test_discover_openai_compatible_servers_reads_their_context_sizes_and_capabilities() -> None:
+    async with _client(lambda r: httpx.Response(200, json=COMPATIBLE_MODELS)) as client:
+        entries = await discover_openai(client, base_url="http://127.0.0.1:8080/v1", provider="llamacpp")
+    found = {e.model: e.profile for e in entries}
+    assert found["qwen-local"].max_context == 2048
+    assert found["qwen-local"].supports_vision is True
+    assert found["trained-only"].max_context == 32768
+    assert found["trained-only"].supports_vision is False
+    assert found["vllm-model"].max_context == 8192
+    assert found["mistral-small-2603"].max_context == 262144
+    assert found["mistral-small-2603"].supports_vision is True
+    assert found["mistral-small-2603"].supports_tools is False
+    assert found["groq-model"].max_context == 131072
+    assert found["together-model"].max_context == 65536
+    assert found["odd"].model_fields_set == set()  # malformed facts are ignored, never guessed
+    # Layered: a local model with no catalog entry now resolves complete (context from discovery, price 0).
+    catalog = Catalog()
+    catalog.add_discovered("openai@llamacpp", entries)
+    profile = catalog.profile("llamacpp", "qwen-local")
+    assert (profile.max_context, profile.pricing.input, profile.pricing.output) == (2048, 0.0, 0.0)
+
+
 async def test_discover_ollama_reads_capabilities_and_context() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/tags":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sys
 import types
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from accord.adapters._catalog import CatalogEntry, discover_openai
 from accord.conformance import llamacpp_live as live
 
 
@@ -70,6 +72,11 @@ def test_cache_dir_honours_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     assert live.cache_dir() == tmp_path
 
 
+async def _discover(base_url: str) -> list[CatalogEntry]:
+    async with httpx.AsyncClient() as client:
+        return await discover_openai(client, base_url=base_url, provider="llamacpp")
+
+
 def test_real_server_starts_answers_and_stops() -> None:
     try:
         server = live.LlamaCppServer().start()
@@ -79,6 +86,9 @@ def test_real_server_starts_answers_and_stops() -> None:
         assert server.base_url.startswith("http://127.0.0.1:")
         models = httpx.get(f"{server.base_url}/v1/models", timeout=10).json()
         assert models["data"][0]["id"] == live.MODEL_ALIAS
+        # discovery reads the served context size off the real server's /v1/models
+        discovered = asyncio.run(_discover(f"{server.base_url}/v1"))
+        assert [(e.model, e.profile.max_context) for e in discovered] == [(live.MODEL_ALIAS, server.n_ctx)]
         base = server.base_url
     finally:
         server.stop()

@@ -574,13 +574,52 @@ async def discover_openai(
     api_key: str | None = None,
     provider: str = "openai",
 ) -> list[CatalogEntry]:
-    """`GET {base_url}/models`: model ids (and creation dates) only — OpenAI reports no capabilities there."""
+    """`GET {base_url}/models`: model ids and creation dates; OpenAI itself reports nothing more there, but servers
+    speaking its protocol add context sizes and capabilities (see `_CONTEXT_FIELDS`), which are taken when present."""
     payload = await _get_json(client, "GET", f"{base_url.rstrip('/')}/models", provider, headers=_auth(api_key))
     return [
-        CatalogEntry(provider, item["id"], ModelProfile(), released=_created(item.get("created")))
+        CatalogEntry(provider, item["id"], _listed_profile(item), released=_created(item.get("created")))
         for item in payload.get("data", [])
         if isinstance(item, dict) and isinstance(item.get("id"), str)
     ]
+
+
+# Where OpenAI-compatible servers put a model's context size in `/models` items, first found wins: the window the
+# server actually serves comes before the one the model was trained with.
+_CONTEXT_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("meta", "n_ctx"),  # llama.cpp server: the context it was started with
+    ("max_model_len",),  # vLLM
+    ("max_context_length",),  # Mistral
+    ("context_window",),  # Groq
+    ("context_length",),  # Together, OpenRouter
+    ("meta", "n_ctx_train"),  # llama.cpp server, when n_ctx is absent
+)
+
+
+def _field(item: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = item
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
+def _listed_profile(item: Mapping[str, Any]) -> ModelProfile:
+    fields: dict[str, Any] = {}
+    for path in _CONTEXT_FIELDS:
+        context = _field(item, path)
+        if isinstance(context, int) and not isinstance(context, bool) and context > 0:
+            fields["max_context"] = context
+            break
+    modalities = _field(item, ("architecture", "input_modalities"))  # llama.cpp, OpenRouter
+    if isinstance(modalities, list):
+        fields["supports_vision"] = "image" in modalities
+    capabilities = item.get("capabilities")  # Mistral: {"vision": bool, "function_calling": bool, ...}
+    if isinstance(capabilities, Mapping):
+        if isinstance(capabilities.get("vision"), bool):
+            fields["supports_vision"] = capabilities["vision"]
+        if isinstance(capabilities.get("function_calling"), bool):
+            fields["supports_tools"] = capabilities["function_calling"]
+    return ModelProfile(**fields)
 
 
 def _ollama_profile(show: Mapping[str, Any]) -> ModelProfile:
