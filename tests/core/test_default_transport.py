@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 
 import httpx
@@ -40,3 +41,30 @@ async def test_an_injected_transport_factory_wins(monkeypatch: pytest.MonkeyPatc
     response = await core.client().get("http://example.invalid/")
     assert response.status_code == 204
     await core.aclose()
+
+
+def test_a_pool_is_closed_when_its_event_loop_shuts_down() -> None:
+    # A long-lived adapter used from several `asyncio.run` calls: each loop gets its own pool, and each pool is
+    # closed (connections released inside its loop) when that loop shuts down, not left for the garbage collector.
+    core = HTTPCore(provider="demo", transport_factory=lambda: httpx.MockTransport(lambda r: httpx.Response(204)))
+    pools: list[httpx.AsyncClient] = []
+
+    async def use() -> int:
+        pool = core.client()
+        pools.append(pool)
+        assert core.client() is pool  # one pool per loop
+        return (await pool.get("https://example.test/")).status_code
+
+    assert asyncio.run(use()) == 204
+    assert pools[0].is_closed
+    assert asyncio.run(use()) == 204
+    assert pools[1] is not pools[0]
+    assert pools[1].is_closed
+
+
+async def test_closing_the_core_first_leaves_nothing_for_the_loop_to_close() -> None:
+    core = HTTPCore(provider="demo", transport_factory=lambda: httpx.MockTransport(lambda r: httpx.Response(204)))
+    pool = core.client()
+    await core.aclose()
+    assert pool.is_closed
+    assert core.client() is not pool  # a fresh pool after an explicit close

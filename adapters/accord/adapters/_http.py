@@ -8,7 +8,7 @@ import os
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -98,6 +98,10 @@ class HTTPCore:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
+        # One started async generator per loop, whose `finally` closes that loop's pool when the loop shuts down.
+        self._closers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def client(self) -> httpx.AsyncClient:
         if self._injected is not None:
@@ -110,10 +114,12 @@ class HTTPCore:
                 timeout=self._timeout, limits=DEFAULT_LIMITS, transport=transport, verify=_ssl_context()
             )
             self._clients[loop] = client
+            self._closers[loop] = _close_with_loop(loop, client)
         return client
 
     async def aclose(self) -> None:
-        """Close the pools this core opened (an injected client belongs to its owner)."""
+        """Close the pools this core opened (an injected client belongs to its owner). A pool is also closed when
+        its event loop shuts down (`asyncio.run` returning), so a long-lived adapter leaks no sockets across runs."""
         clients = list(self._clients.values())
         self._clients.clear()
         for client in clients:
@@ -210,3 +216,23 @@ class HTTPCore:
 
 def monotonic() -> float:
     return time.perf_counter()
+
+
+def _close_with_loop(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Close `client` when `loop` shuts down. Loops finalize the async generators they started before closing
+    (`shutdown_asyncgens`, which `asyncio.run` calls), so a generator started here and left suspended runs its
+    `finally` inside the loop, where the pool's connections can still be closed properly."""
+
+    async def closer() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    generator = closer()
+
+    async def start() -> None:
+        await anext(generator)
+
+    loop.create_task(start())
+    return generator  # the caller keeps it: the loop only holds its generators weakly
