@@ -200,6 +200,7 @@ def test_case_selection_requirements_and_modes() -> None:
     assert [c.id for c in select(["tools"])] == [c.id for c in CASES if c.area == "tools"]
     assert [c.id for c in select(["errors.rate_limit.*"])] == [
         "errors.rate_limit.retry_after",
+        "errors.rate_limit.retry_after_date",
         "errors.rate_limit.retry_after_ms",
         "errors.rate_limit.body_hint",
     ]

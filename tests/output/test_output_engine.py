@@ -232,7 +232,12 @@ def test_auto_skips_native_when_strict_cannot_hold() -> None:
     setup = prepare(req(Node), anthropic)  # recursion blocks Anthropic strict: a forced tool instead
     assert setup.mode == "tool"
     thinking = req(Node, reasoning="high")
-    assert prepare(thinking, anthropic.model_copy(update={"supports_reasoning": True})).mode == "native"
+    # thinking forbids the forced tool, and Anthropic's always-enforced native field cannot take a schema strict
+    # cannot express: the schema goes into the prompt instead
+    assert prepare(thinking, anthropic.model_copy(update={"supports_reasoning": True})).mode == "prompted"
+    # elsewhere the same request (no tools) still goes native
+    openai = FULL.model_copy(update={"schema_dialect": "openai", "supports_tools": False})
+    assert prepare(req(Node), openai).mode == "native"
 
 
 def test_denied_modes_raise_before_any_call() -> None:
