@@ -16,6 +16,7 @@ from accord.adapters.openai_chat import OpenAIChatAdapter, TokenProviderAuth, Ve
 from accord.contracts import (
     DocumentPart,
     Message,
+    ModelProfile,
     ProviderError,
     ProviderInfo,
     RateLimitError,
@@ -64,12 +65,15 @@ async def test_native_output_response_format() -> None:
     assert rec.body["response_format"] == {"type": "json_object"}
 
 
-async def test_native_output_refused_when_the_vendor_cannot_stream_it() -> None:
-    vendor = VendorSpec(name="nostream", base_url="https://x.test/v1", env_var=None, native_output_streams=False)
-    client = httpx.AsyncClient(transport=httpx.MockTransport(Recorder(httpx.Response(200))))
-    a = OpenAIChatAdapter(vendor=vendor, api_key=KEY, http_client=client)
-    with pytest.raises(UnsupportedFeatureError, match="cannot be streamed"):
+async def test_native_output_refused_before_sending_when_the_model_cannot_stream_it() -> None:
+    recorder = Recorder(httpx.Response(200))
+    client = httpx.AsyncClient(transport=httpx.MockTransport(recorder))
+    profile = ModelProfile(supports_native_output=True, supports_native_output_streaming=False)
+    a = OpenAIChatAdapter(api_key=KEY, http_client=client, profile=profile)
+    with pytest.raises(UnsupportedFeatureError, match="cannot stream structured output") as caught:
         await open_only(a, req("q"), NativeOutput(name="A", schema={"type": "object"}, strict=False))
+    assert caught.value.feature == "native_output_stream"
+    assert recorder.requests == []
 
 
 async def test_retry_hint_moves_the_class() -> None:

@@ -380,3 +380,13 @@ def test_partial_output_json_round_trip() -> None:
         value = parse_partial(text[:cut])
         assert repr(value) == "MISSING" or isinstance(value, dict)
     assert parse_partial(text) == json.loads(text)
+
+
+def test_a_model_that_cannot_stream_native_output_streams_another_mode() -> None:
+    no_native_stream = FULL.model_copy(update={"supports_native_output_streaming": False})
+    assert prepare(req(City), no_native_stream).mode == "native"  # not streamed: native as usual
+    assert prepare(req(City), no_native_stream, streaming=True).mode == "tool"  # streamed: a forced tool instead
+    no_tools = no_native_stream.model_copy(update={"supports_tools": False})
+    assert prepare(req(City), no_tools, streaming=True).mode == "prompted"
+    with pytest.raises(UnsupportedFeatureError, match="cannot be streamed"):
+        prepare(req(OutputSpec.of(City, mode="native")), no_native_stream, streaming=True)

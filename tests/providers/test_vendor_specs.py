@@ -632,11 +632,56 @@ async def test_databricks_tool_limit_and_no_structured_streaming() -> None:
     with pytest.raises(UnsupportedFeatureError, match="at most 32 tools"):
         await adapter.complete(ask(model="databricks-meta-llama-3-3-70b-instruct", tools=tools))
     native = NativeOutput(name="out", schema={"type": "object"}, strict=False)
-    with pytest.raises(UnsupportedFeatureError, match="cannot be streamed"):
+    with pytest.raises(UnsupportedFeatureError, match="cannot stream structured output"):
         async with adapter.open(ask(model="databricks-meta-llama-3-3-70b-instruct"), native):
             pass
     assert recorder.requests == []
     assert adapter.profile("databricks-meta-llama-3-3-70b-instruct").schema_dialect == "databricks"
+
+
+async def test_databricks_streams_structured_output_through_a_forced_tool() -> None:
+    # Databricks rejects response_format on a stream, so auto mode streams a forced tool call instead.
+    events = [
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "final_result", "arguments": ""},
+                            }
+                        ],
+                    },
+                }
+            ]
+        },
+        {
+            "choices": [
+                {"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"city": "Paris"}'}}]}}
+            ]
+        },
+        {
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
+        },
+    ]
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    recorder = Recorder(lambda r: httpx.Response(200, headers={"content-type": "text/event-stream"}, text=body))
+    adapter = make("databricks", recorder, base_url="dbc.example.com")
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    async with adapter.stream(ask(model="databricks-meta-llama-3-3-70b-instruct", output=schema)) as stream:
+        async for _ in stream:
+            pass
+    assert stream.response.output == {"city": "Paris"}
+    sent = json.loads(recorder.requests[0].content)
+    assert "response_format" not in sent
+    assert sent["tool_choice"]["function"]["name"] == "final_result"
+    assert sent["stream"] is True
 
 
 # --- profiles from the catalog -------------------------------------------------------------------------------

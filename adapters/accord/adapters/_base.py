@@ -399,6 +399,15 @@ class HTTPAdapter:
     async def open(self, request: Request, native_output: NativeOutput | None) -> AsyncIterator[EventStream]:
         """One streaming call. Retries happen only while no event has been delivered."""
         ctx = self._context(request, native_output, streaming=True)
+        if native_output is not None and not ctx.profile.supports_native_output_streaming:
+            from accord.contracts import UnsupportedFeatureError
+
+            raise UnsupportedFeatureError(
+                f"{self.name}:{ctx.model} cannot stream structured output",
+                feature="native_output_stream",
+                provider=self.name,
+                model=ctx.model,
+            )
         body = self._wire_request(request, ctx)
         log = AttemptLog()
         started = monotonic()

@@ -105,8 +105,9 @@ def _deny(profile: ModelProfile, mode: str, why: str) -> UnsupportedFeatureError
     )
 
 
-def prepare(request: Request, profile: ModelProfile) -> _Setup:
-    """Choose the mode and plan the schema; raise `UnsupportedFeatureError` for a mode the profile denies."""
+def prepare(request: Request, profile: ModelProfile, *, streaming: bool = False) -> _Setup:
+    """Choose the mode and plan the schema; raise `UnsupportedFeatureError` for a mode the profile denies
+    (`streaming`: the answer will be streamed, which some providers' native output refuses)."""
     spec = request.output
     assert spec is not None
     dialect = profile.schema_dialect
@@ -124,14 +125,14 @@ def prepare(request: Request, profile: ModelProfile) -> _Setup:
     elif thinking and dialect in _NO_FORCED_TOOL_WITH_THINKING:
         tool_blocked = "a forced tool choice is rejected while thinking"
     native_strict = spec.strict if spec.strict is not None else True
-    native_plan = (
-        plan_schema(spec.json_schema, dialect, strict=native_strict) if profile.supports_native_output else None
-    )
+    native_usable = profile.supports_native_output and (not streaming or profile.supports_native_output_streaming)
+    native_plan = plan_schema(spec.json_schema, dialect, strict=native_strict) if native_usable else None
 
     if spec.mode == "native" or (spec.mode == "auto" and profile.default_output_mode == "native"):
         if native_plan is None:
             if spec.mode == "native":
-                raise _deny(profile, "native", "the model has no native structured output")
+                why = "it cannot be streamed" if profile.supports_native_output else "the model has none"
+                raise _deny(profile, "native", f"native structured output: {why}")
         elif spec.mode == "native" or native_plan.strict_applied or not native_plan.strict_requested:
             if spec.strict is True and not native_plan.strict_applied:
                 raise _deny(profile, "native", "strict cannot hold: " + "; ".join(native_plan.reasons))
@@ -367,7 +368,7 @@ def stream_structured(open_: Open, request: Request, profile: ModelProfile) -> A
 
     When an attempt fails validation and attempts remain, the next attempt's events follow in the same stream.
     """
-    setup = prepare(request, profile)  # raises before any network call
+    setup = prepare(request, profile, streaming=True)  # raises before any network call
     return _stream(open_, setup)
 
 

@@ -99,8 +99,6 @@ class VendorSpec:
     kept_fields: tuple[str, ...] = ()
     # At most this many tools per request (Databricks: 32); more raise UnsupportedFeatureError.
     max_tools: int | None = None
-    # False when the server rejects `response_format` on a streaming request (Databricks).
-    native_output_streams: bool = True
     # Read by `providers.vendor_adapter`: the base URL's env var, and options sent as headers (option → header, env).
     base_url_env: str | None = None
     option_headers: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
@@ -274,13 +272,6 @@ def to_wire(request: Request, ctx: WireContext, vendor: VendorSpec) -> dict[str,
         if request.reasoning.effort is not None:
             effort = request.reasoning.effort
             _put(body, vendor.reasoning_effort_path, vendor.reasoning_effort_map.get(effort, effort))
-    if ctx.native_output is not None and ctx.streaming and not vendor.native_output_streams:
-        raise UnsupportedFeatureError(
-            f"{vendor.name}: structured output cannot be streamed",
-            feature="native_output_stream",
-            provider=vendor.name,
-            model=ctx.model,
-        )
     if ctx.native_output is not None and ctx.native_output.json_mode:
         body["response_format"] = {"type": "json_object"}
     elif ctx.native_output is not None:

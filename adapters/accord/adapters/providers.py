@@ -150,7 +150,6 @@ VENDORS: dict[str, VendorSpec] = {
         chat_path="/serving-endpoints/{model}/invocations",
         error_details=databricks_error_details,
         max_tools=32,
-        native_output_streams=False,
         error_rules=(ErrorRule(ContextWindowExceededError, pattern=r"^input is too long\.?$"),),
     ),
     "llamacpp": VendorSpec(

@@ -62,6 +62,8 @@ class ModelProfile(Frozen):
     supports_vision: bool = False
     supports_documents: bool = False
     supports_native_output: bool = False
+    # False when the provider rejects a structured-output field on a streaming request (Databricks).
+    supports_native_output_streaming: bool = True
     supports_json_mode: bool = False
     supports_strict_tools: bool = False
     supports_reasoning: bool = False
