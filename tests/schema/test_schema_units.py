@@ -15,6 +15,7 @@ from accord.contracts.schema import (
     SchemaTransformer,
     accepts_null,
     build_plan,
+    json_type,
     children,
     local_ref_name,
     recursive_refs,
@@ -266,3 +267,12 @@ def test_a_map_next_to_an_array_in_a_union_says_that_empty_values_are_ambiguous(
     alone = plan_schema(obj(m={"anyOf": [{"type": "object", "additionalProperties": {}}, {"type": "null"}]}), "gemini")
     assert not any("both travel as []" in r for r in alone.reasons)
     assert alone.restore(alone.encode({"m": {}})) == {"m": {}}
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(None, "null"), (True, "boolean"), (3, "integer"), (2.5, "number"), ("x", "string"), ([], "array"),
+     ({}, "object"), (b"raw", None), ((1, 2), None)],
+)  # fmt: skip
+def test_json_type_names_decoded_json_values_only(value: object, kind: str | None) -> None:
+    assert json_type(value) == kind

@@ -276,7 +276,7 @@ class _Codec:
         return out
 
     def _stringified(self, options: list[Any]) -> bool:
-        return self.spec.stringified_enums and any(_json_type(o) not in self.spec.enum_types for o in options)
+        return self.spec.stringified_enums and any(json_type(o) not in self.spec.enum_types for o in options)
 
     def _scalar(self, node: dict[str, Any], value: Any) -> Any:
         if not self.spec.stringified_enums:
@@ -335,7 +335,8 @@ def _as_node(schema: Schema) -> dict[str, Any]:
     return schema if isinstance(schema, dict) else {}
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str | None:
+    """The JSON Schema type name of a decoded JSON value (`True` is a boolean, not an integer); None otherwise."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -346,7 +347,11 @@ def _json_type(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    return "array" if isinstance(value, list) else "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return None
 
 
 def _enum_text(value: Any) -> str:

@@ -16,6 +16,7 @@ from accord.contracts.schema import (
     SchemaTransformer,
     accepts_null,
     iter_nodes,
+    json_type,
 )
 
 # Keys that only annotate: removed where the dialect does not take them, with no effect on validation.
@@ -206,7 +207,7 @@ class DialectTransformer(SchemaTransformer):
         if "const" in out and not self._takes("const") and self._takes("enum"):
             out["enum"] = [out.pop("const")]
             if "type" not in out:
-                kind = _json_type(out["enum"][0])
+                kind = json_type(out["enum"][0])
                 if kind is not None:
                     out["type"] = kind
         if "oneOf" in out and not self._takes("oneOf"):
@@ -305,7 +306,7 @@ class DialectTransformer(SchemaTransformer):
 
     def _enum(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         values = node["enum"]
-        kinds = {_json_type(v) for v in values}
+        kinds = {json_type(v) for v in values}
         if kinds - {"string", "integer", "number", "boolean", "null"}:
             self.note(path, f"enum with non-scalar values {self.reason_word}", lossy=True)
             return {k: v for k, v in node.items() if k != "enum"}
@@ -611,21 +612,3 @@ def _is_pairs(node: dict[str, Any]) -> bool:
     """A map sent as an array of {key, value} pairs (see `_map_as_pairs`)."""
     items = node.get("items")
     return isinstance(items, dict) and set(items.get("properties") or ()) == {PAIR_KEY, PAIR_VALUE}
-
-
-def _json_type(value: Any) -> str | None:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return None
