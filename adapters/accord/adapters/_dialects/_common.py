@@ -571,10 +571,10 @@ class DialectTransformer(SchemaTransformer):
             total = sum(len(n["enum"]) for _, n in iter_nodes(schema) if isinstance(n.get("enum"), list))
             if total > self.max_enum_values:
                 self.block_strict("", f"{total} enum values, over the limit of {self.max_enum_values}")
-        if self.max_name_chars is not None and self._strict and name_chars(schema) > self.max_name_chars:
-            self.block_strict(
-                "", f"{name_chars(schema)} characters of names and enum/const values, over {self.max_name_chars}"
-            )
+        if self.max_name_chars is not None and self._strict:
+            size = name_chars(schema)
+            if size > self.max_name_chars:
+                self.block_strict("", f"{size} characters of names and enum/const values, over {self.max_name_chars}")
         if self.large_enum_limit is not None and self._strict:
             self._check_large_enums(schema, *self.large_enum_limit)
         return schema
